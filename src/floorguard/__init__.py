@@ -1,0 +1,55 @@
+"""floorguard: equity portfolio risk analytics and portfolio insurance.
+
+The public API is exactly ``floorguard.__all__``. Names are resolved lazily on
+first access so that ``import floorguard`` stays cheap and builds nothing
+(no settings, no database engine, no data loading).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # settings and errors
+    "Settings": "floorguard.config",
+    "get_settings": "floorguard.config",
+    "FloorguardError": "floorguard.exceptions",
+    "ValidationError": "floorguard.exceptions",
+    "NotFoundError": "floorguard.exceptions",
+    "DataError": "floorguard.exceptions",
+    "PricingError": "floorguard.exceptions",
+    "QuoteRefusedError": "floorguard.exceptions",
+    "BrokerError": "floorguard.exceptions",
+    # pricing (issue 3)
+    "bsm_price": "floorguard.core.pricing",
+    "bsm_greeks": "floorguard.core.pricing",
+    "black76_price": "floorguard.core.pricing",
+    "black76_greeks": "floorguard.core.pricing",
+    "american_price": "floorguard.core.pricing",
+    "implied_vol": "floorguard.core.pricing",
+    # risk (issue 4)
+    "annual_volatility": "floorguard.core.risk",
+    "max_drawdown": "floorguard.core.risk",
+    "value_at_risk": "floorguard.core.risk",
+    "expected_shortfall": "floorguard.core.risk",
+    "market_beta": "floorguard.core.risk",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"], key=str.casefold)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'floorguard' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
