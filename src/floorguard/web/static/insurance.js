@@ -1,0 +1,278 @@
+// Insurance page: quote builder, draft (premium, source), legs, payoff diagram,
+// cost-against-coverage curve, and "Hedge now" with a confirmation step.
+(function () {
+  "use strict";
+  var FG = window.FG, el = FG.el, fmt = FG.fmt;
+
+  var state = { draft: null, draftId: null, costKey: null, seq: 0 };
+  var STRATEGY_NAMES = { protective_put: "Protective put", collar: "Collar", put_spread: "Put spread", tail_hedge: "Tail hedge" };
+
+  function params() {
+    var p = {
+      floor_pct: parseFloat(FG.$("#floor").value),
+      term_days: parseInt(FG.$("#term").value, 10),
+      strategy: FG.$("#strategy").value
+    };
+    if (p.strategy === "collar") p.cap = parseFloat(FG.$("#cap").value);
+    return p;
+  }
+
+  function quoteBody(p) {
+    var body = Object.assign({}, p, { portfolio_id: FG.portfolioId() });
+    return body;
+  }
+
+  function requestQuote(p) {
+    return FG.requirePortfolio().then(function () {
+      return FG.api("/api/insurance/quote", { method: "POST", body: quoteBody(p) });
+    }).then(function (resp) {
+      var draft = resp.draft || resp;
+      var id = resp.draft_id || draft.draft_id || draft.id || (resp.draft && resp.id) || null;
+      return { draft: draft, id: id, expiresAt: resp.expires_at || draft.expires_at || null };
+    });
+  }
+
+  // ---------------------------------------------------------------- payoff
+  // Portfolio value at expiry from the index level, Hull (8th ed.) section 17.4:
+  // R_p = r T + beta (x + q_m T - r T) - q_p T, with x the index price change.
+  function payoffCurve(d) {
+    var a = d.assumptions || {};
+    var T = (FG.isNum(d.term_days) ? d.term_days : 30) / 365;
+    var r = FG.isNum(a.rate) ? a.rate : (FG.isNum(a.risk_free_rate) ? a.risk_free_rate : 0);
+    var qm = FG.isNum(a.index_dividend_yield) ? a.index_dividend_yield : 0;
+    var qp = FG.isNum(a.portfolio_dividend_yield) ? a.portfolio_dividend_yield : 0;
+    var L0 = d.underlying_level, V0 = d.portfolio_value, beta = d.beta;
+    var premium = FG.isNum(d.premium_net) ? d.premium_net : 0;
+    var n = 121, xs = [], unhedged = [], hedged = [], floorLine = [];
+    for (var i = 0; i < n; i++) {
+      var x = -0.40 + 0.65 * i / (n - 1);             // index change from -40% to +25%
+      var L = L0 * (1 + x);
+      var Rp = r * T + beta * (x + qm * T - r * T) - qp * T;
+      var V = V0 * (1 + Rp);
+      var payoff = (d.legs || []).reduce(function (s, leg) {
+        var intrinsic = leg.kind === "put" ? Math.max(0, leg.strike - L) : Math.max(0, L - leg.strike);
+        return s + (leg.side === "short" ? -1 : 1) * intrinsic * leg.contracts * leg.multiplier;
+      }, 0);
+      xs.push(x * 100);
+      unhedged.push(V);
+      hedged.push(V + payoff - premium);
+      floorLine.push(d.floor_value || d.floor_pct * V0);
+    }
+    return { xs: xs, unhedged: unhedged, hedged: hedged, floor: floorLine };
+  }
+
+  function renderPayoff(body, d) {
+    var c = payoffCurve(d);
+    body.appendChild(el("p", { class: "muted small" },
+      "Portfolio value at expiry against the index move, through the CAPM mapping (beta " + fmt.num(d.beta) +
+      "). Hedged value is net of the premium. ", FG.estimateTag("CAPM mapping: the portfolio's own moves around the index (basis risk) are not shown")));
+    var chart = el("div", { class: "chart", id: "payoff-chart" });
+    body.appendChild(chart);
+    FG.plot(chart, [
+      { x: c.xs, y: c.unhedged, name: "Unhedged", mode: "lines", line: { color: FG.palette.port, width: 2 } },
+      { x: c.xs, y: c.hedged, name: "Hedged (net of premium)", mode: "lines", line: { color: FG.palette.hedged, width: 3 } },
+      { x: c.xs, y: c.floor, name: "Floor " + fmt.pct(d.floor_pct, 0), mode: "lines", line: { color: FG.palette.floor, dash: "dash", width: 2 } }
+    ], {
+      xaxis: { title: { text: (d.index_symbol || "index") + " move to expiry (%)" }, ticksuffix: "%" },
+      yaxis: { title: { text: "portfolio value ($)" }, tickprefix: "$", separatethousands: true },
+      hovermode: "x unified"
+    });
+  }
+
+  // ---------------------------------------------------------------- quote panels
+  function renderQuote(body, d, id) {
+    var an = d.analytics || {};
+    var src = d.pricing_source || {};
+    var premiumPct = FG.isNum(an.premium_pct) ? an.premium_pct : (d.premium_net / d.portfolio_value);
+    var badges = document.querySelector('[data-badges="quote"]');
+    FG.clear(badges).appendChild(FG.sourceTag(src.synthetic ? "synthetic" : (src.source || src.kind), src.as_of));
+    body.appendChild(el("div", { class: "kpis" },
+      FG.kpi("Premium", fmt.pct(premiumPct, 2), fmt.money(d.premium_net) + " at " + (src.synthetic ? "model ask/bid" : "ask/bid"), { id: "kpi-premium-pct" }),
+      FG.kpi("Premium at mid", fmt.money(d.premium_net_mid), "estimate of fair value"),
+      FG.kpi("Portfolio value", fmt.money(d.portfolio_value)),
+      FG.kpi("Floor", fmt.money(d.floor_value), fmt.pct(d.floor_pct, 0) + " of value"),
+      FG.kpi("Beta", fmt.num(d.beta), (d.metadata && d.metadata.beta_source) ? String(d.metadata.beta_source) : null),
+      FG.kpi("Hedge ratio", FG.isNum(an.hedge_ratio) ? fmt.pct(an.hedge_ratio, 0) : "–", "achieved by whole contracts"),
+      FG.kpi("Max loss hedged", FG.isNum(an.max_loss) ? fmt.money(an.max_loss) : "–", FG.isNum(an.max_loss_pct) ? fmt.pct(an.max_loss_pct, 1) : null),
+      FG.kpi("Expiry", fmt.date(d.expiry), (d.underlying_symbol || d.index_symbol || "") + " @ " + fmt.num(d.underlying_level, 2))));
+    var sourceLine = el("p", { class: "small", id: "pricing-source" },
+      "Pricing source: ", el("strong", null, src.synthetic ? "synthetic (model chain, an estimate)" : "real chain"),
+      src.source ? " · " + src.source : "", " · as of ", el("strong", null, src.as_of ? fmt.datetime(src.as_of) : "unknown"));
+    body.appendChild(sourceLine);
+    (d.warnings || []).forEach(function (w) { body.appendChild(el("div", { class: "notice" }, "\u26A0 " + w)); });
+    var actions = el("div", { class: "form-row", style: "margin-top:10px" },
+      el("button", { type: "button", class: "btn btn-primary", id: "hedge-now", disabled: id ? null : true, onclick: openBind }, "Hedge now…"),
+      id ? el("span", { class: "muted small" }, "draft " + id) : el("span", { class: "muted small" }, "this draft has no id to bind"));
+    body.appendChild(actions);
+  }
+
+  function legRows(d) {
+    return (d.legs || []).map(function (leg) { return leg; });
+  }
+  function legsTable(d, id) {
+    return FG.table([
+      { label: "Side", fmt: function (l) { return FG.tag(l.side, l.side === "long" ? "info" : "warn"); } },
+      { label: "Kind", key: "kind" },
+      { label: "Strike", num: true, fmt: function (l) { return fmt.num(l.strike, l.strike % 1 ? 2 : 0); } },
+      { label: "Expiry", fmt: function (l) { return fmt.date(l.expiry); } },
+      { label: "Contracts", num: true, fmt: function (l) { return fmt.int(l.contracts); } },
+      { label: "Bid", num: true, fmt: function (l) { return fmt.num(l.bid); } },
+      { label: "Ask", num: true, fmt: function (l) { return fmt.num(l.ask); } },
+      { label: "Price", num: true, title: "execution estimate: ask to buy, bid to sell", fmt: function (l) { return fmt.num(l.price); } },
+      { label: "Premium", num: true, fmt: function (l) { return fmt.money((l.side === "short" ? -1 : 1) * l.premium); } },
+      { label: "IV", num: true, fmt: function (l) { return fmt.pct(l.iv, 1); } }
+    ], legRows(d), { id: id });
+  }
+  function renderLegs(body, d) {
+    body.appendChild(legsTable(d, "legs-table"));
+    var reasons = (d.legs || []).filter(function (l) { return l.strike_reason; });
+    if (reasons.length) {
+      body.appendChild(el("h3", null, "Why these strikes"));
+      body.appendChild(el("ul", { class: "small" }, reasons.map(function (l) {
+        return el("li", null, l.kind + " " + fmt.num(l.strike, 0) + ": " + l.strike_reason);
+      })));
+    }
+  }
+
+  // ---------------------------------------------------------------- cost curve
+  var COST_FLOORS = [0.80, 0.85, 0.90, 0.95];
+  var costPoints = null;
+  function renderCostCurve(body, selectedFloor, selectedPct) {
+    if (!costPoints) return;
+    var pts = costPoints.filter(function (p) { return FG.isNum(p.premium_pct); });
+    var chart = el("div", { class: "chart short", id: "cost-chart" });
+    body.appendChild(chart);
+    var traces = [{
+      x: pts.map(function (p) { return p.floor_pct * 100; }), y: pts.map(function (p) { return p.premium_pct * 100; }),
+      mode: "lines+markers", name: "premium at floor", line: { color: FG.palette.port }, marker: { size: 8 },
+      hovertemplate: "floor %{x:.0f}%: premium %{y:.2f}%<extra></extra>"
+    }];
+    if (FG.isNum(selectedPct)) {
+      traces.push({ x: [selectedFloor * 100], y: [selectedPct * 100], mode: "markers", name: "selected",
+        marker: { size: 14, color: FG.palette.hedged, symbol: "diamond" }, hovertemplate: "selected: %{y:.2f}%<extra></extra>" });
+    }
+    FG.plot(chart, traces, {
+      xaxis: { title: { text: "floor (% of portfolio value)" }, ticksuffix: "%" },
+      yaxis: { title: { text: "premium (% of value)" }, ticksuffix: "%", rangemode: "tozero" }
+    });
+    var failed = costPoints.filter(function (p) { return !FG.isNum(p.premium_pct); });
+    if (failed.length) body.appendChild(el("p", { class: "small muted" }, "No quote at " +
+      failed.map(function (p) { return fmt.pct(p.floor_pct, 0) + " (" + p.error + ")"; }).join(", ")));
+  }
+  function loadCostCurve(p, selectedPct) {
+    var key = p.strategy + "|" + p.term_days + "|" + (p.cap || "") + "|" + FG.portfolioId();
+    return FG.panel("costcurve", function (body) {
+      var fetchPts = key === state.costKey && costPoints ? Promise.resolve(costPoints)
+        : COST_FLOORS.reduce(function (acc, f) {   // sequential: gentle on the quote rate limit
+          return acc.then(function (list) {
+            return requestQuote(Object.assign({}, p, { floor_pct: f })).then(function (q) {
+              var an = q.draft.analytics || {};
+              list.push({ floor_pct: f, premium_pct: FG.isNum(an.premium_pct) ? an.premium_pct : q.draft.premium_net / q.draft.portfolio_value });
+              return list;
+            }, function (err) {
+              if (err.status === 401 || err.status === 429) throw err;
+              list.push({ floor_pct: f, premium_pct: null, error: err.detail || err.title });
+              return list;
+            });
+          });
+        }, Promise.resolve([]));
+      return fetchPts.then(function (list) {
+        costPoints = list; state.costKey = key;
+        renderCostCurve(body, p.floor_pct, selectedPct);
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- quote flow
+  function runQuote() {
+    var p = params();
+    var seq = ++state.seq;
+    var shared = requestQuote(p);
+    function guard(fn) {
+      return function (body) {
+        return shared.then(function (q) {
+          if (seq !== state.seq) return;        // a newer quote superseded this one
+          state.draft = q.draft; state.draftId = q.id; state.expiresAt = q.expiresAt;
+          fn(body, q.draft, q.id);
+        });
+      };
+    }
+    FG.panel("quote", guard(renderQuote));
+    FG.panel("legs", guard(renderLegs));
+    FG.panel("payoff", guard(renderPayoff));
+    return shared.then(function (q) {
+      if (seq !== state.seq) return;
+      var an = q.draft.analytics || {};
+      return loadCostCurve(p, FG.isNum(an.premium_pct) ? an.premium_pct : q.draft.premium_net / q.draft.portfolio_value);
+    }, function () { /* errors are shown in the panels */ });
+  }
+
+  // ---------------------------------------------------------------- bind
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return "k-" + Date.now() + "-" + Math.random().toString(16).slice(2);
+  }
+  var bindKey = null;
+  function openBind() {
+    var d = state.draft;
+    if (!d || !state.draftId) return;
+    bindKey = newKey();
+    var body = FG.clear(FG.$("#bind-body"));
+    var src = d.pricing_source || {};
+    body.appendChild(el("p", null, STRATEGY_NAMES[d.strategy] || d.strategy, " on ", el("strong", null, d.underlying_symbol || d.index_symbol),
+      ", floor ", el("strong", null, fmt.pct(d.floor_pct, 0)), " (" + fmt.money(d.floor_value) + ") until ", el("strong", null, fmt.date(d.end_utc)), "."));
+    body.appendChild(legsTable(d, "confirm-legs"));
+    body.appendChild(el("div", { class: "kpis", style: "margin-top:10px" },
+      FG.kpi("Net premium", fmt.money(d.premium_net), fmt.pct((d.analytics || {}).premium_pct, 2) + " of value", { id: "confirm-premium" }),
+      FG.kpi("Pricing", src.synthetic ? "synthetic" : "real chain", src.as_of ? "as of " + fmt.datetime(src.as_of) : null)));
+    body.appendChild(el("p", { class: "small muted" },
+      "These are the final prices: the orders are placed at them, and the bind is refused if the market has moved beyond the slippage tolerance. ",
+      state.expiresAt ? "The draft expires at " + fmt.datetime(state.expiresAt) + "." : ""));
+    body.appendChild(el("div", { id: "bind-status" }));
+    FG.$("#bind-confirm").disabled = false;
+    FG.$("#bind-dialog").showModal();
+  }
+  function confirmBind() {
+    var status = FG.clear(FG.$("#bind-status"));
+    var btn = FG.$("#bind-confirm");
+    btn.disabled = true;
+    status.appendChild(el("div", { class: "loading" }, el("span", { class: "spinner" }), "Placing orders…"));
+    FG.api("/api/insurance/bind", { method: "POST", body: { draft_id: state.draftId }, headers: { "Idempotency-Key": bindKey } })
+      .then(function (resp) {
+        var policy = resp.policy || resp;
+        var pid = policy.id || policy.policy_id;
+        FG.clear(status).appendChild(el("div", { class: "notice", id: "bind-ok" },
+          "Bound: policy ", el("a", { href: "/policies/" + encodeURIComponent(pid), id: "bound-policy-link" }, "#" + pid),
+          " is " + (policy.status || "active") + "."));
+        FG.$("#bind-cancel").textContent = "Close";
+      }, function (err) {
+        FG.clear(status).appendChild(FG.errorBox(err, confirmBind));
+        btn.disabled = false;
+      });
+  }
+
+  // ---------------------------------------------------------------- wiring
+  FG.onReady(function () {
+    var floor = FG.$("#floor"), cap = FG.$("#cap"), strat = FG.$("#strategy"), term = FG.$("#term");
+    var timer = null;
+    function sync() {
+      FG.$("#floor-out").textContent = Math.round(parseFloat(floor.value) * 100) + "%";
+      FG.$("#cap-out").textContent = "+" + Math.round(parseFloat(cap.value) * 100) + "%";
+      FG.$("#collar-row").hidden = strat.value !== "collar";
+    }
+    function changed() {
+      sync();
+      if (!FG.$("#auto-requote").checked) return;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(runQuote, 350);
+    }
+    [floor, cap].forEach(function (n) { n.addEventListener("input", sync); n.addEventListener("change", changed); });
+    [strat, term].forEach(function (n) { n.addEventListener("change", changed); });
+    FG.$("#quote-form").addEventListener("submit", function (ev) { ev.preventDefault(); window.clearTimeout(timer); runQuote(); });
+    FG.$("#bind-cancel").addEventListener("click", function () { FG.$("#bind-dialog").close(); });
+    FG.$("#bind-confirm").addEventListener("click", confirmBind);
+    sync();
+    runQuote();
+    FG.onPortfolioChange(function () { state.costKey = null; runQuote(); });
+  });
+})();
