@@ -352,8 +352,8 @@ def mark_to_market(
                 sigma = float(vol)
             if not (math.isfinite(sigma) and sigma > 0.0):
                 raise ValidationError.for_field("vol", f"no usable volatility for the {leg.kind} {leg.strike:g}")
-            unit = float(bsm_price(s, leg.strike, t, rate, dividend_yield, sigma, leg.kind))
-            gg = bsm_greeks(s, leg.strike, t, rate, dividend_yield, sigma, leg.kind)
+            unit = float(bsm_price(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield))
+            gg = bsm_greeks(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield)
             g = {k: float(_greek(gg, k)) for k in greeks}
         for k in greeks:
             greeks[k] += scale * g[k]

@@ -1,0 +1,618 @@
+"""Hedge strategies built over a table of option quotes.
+
+Four families (seed section 20.3): ``protective_put``, ``collar`` (short call at
+a cap, or solved for a zero net premium), ``put_spread`` (long put at the
+floor, short lower put) and ``tail_hedge`` (far out-of-the-money puts sized to
+a premium budget).
+
+The quote table is one expiry of an option chain: a ``pandas.DataFrame`` with
+columns ``strike, kind ("put"/"call"), bid, ask`` and, when known,
+``open_interest, volume, iv, last`` and ``symbol``. Premiums are at the
+execution side (buy at the ask, sell at the bid) with the mid as the estimate.
+
+Each strategy reports its legs, premium, greeks, breakeven, the maximum loss
+with the hedge, the premium as a percent of the portfolio and the hedge ratio
+achieved, using the CAPM link of :mod:`floorguard.domain.hedging` between the
+final index level and the portfolio value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+
+from floorguard.domain.hedging import (
+    CapmFloorMapping,
+    LiquidityLimits,
+    StrikeChoice,
+    capm_portfolio_return,
+    floor_to_index_level,
+    select_liquid_strike,
+)
+from floorguard.domain.policy import STRATEGIES, HedgeLeg
+from floorguard.domain.settlement import hedge_payoff_curve
+from floorguard.exceptions import PricingError, QuoteRefusedError, ValidationError
+
+__all__ = [
+    "ExpiryChoice",
+    "MarketInputs",
+    "StrategyParams",
+    "StrategyResult",
+    "build_strategy",
+    "hedged_value_curve",
+    "select_expiry",
+    "solve_zero_cost_call_strike",
+    "strategy_analytics",
+]
+
+
+@dataclass(frozen=True)
+class MarketInputs:
+    """Market state for one expiry.
+
+    Attributes
+    ----------
+    underlying_symbol : str
+        What the strikes refer to (``"SPX"``, ``"SPY"``).
+    underlying_level : float
+        Spot level of the underlying.
+    rate, dividend_yield : float
+        Continuously compounded per year (for greeks and model prices).
+    expiry : date
+    t_years : float
+        Time to expiry in years (> 0).
+    multiplier : float
+        Dollars per point per contract.
+    tick : float
+        Minimum premium increment (for the zero-cost collar tolerance).
+    """
+
+    underlying_symbol: str
+    underlying_level: float
+    rate: float
+    dividend_yield: float
+    expiry: dt.date
+    t_years: float
+    multiplier: float
+    tick: float = 0.05
+
+
+@dataclass(frozen=True)
+class StrategyParams:
+    """What the investor asked for, and the CAPM inputs.
+
+    Attributes
+    ----------
+    floor_pct : float
+        Portfolio floor (0.90).
+    portfolio_value : float
+        Hedged portfolio value (dollars).
+    beta : float
+    contracts : int
+        Contracts of the main long put (from the sizing step).
+    rate, portfolio_dividend_yield, index_dividend_yield, t_years, compounding
+        CAPM floor-to-level inputs (see :func:`floor_to_index_level`).
+    cap : float or None
+        Collar: portfolio upside cap (0.05 = +5 %); None solves a zero-cost collar.
+    lower_floor_pct : float or None
+        Put spread: portfolio level of the short put (default ``floor_pct - 0.10``).
+    tail_budget_pct : float
+        Tail hedge: premium budget as a fraction of the portfolio (default 0.5 %).
+    max_strike_distance : float
+        How far (fraction of the target) an alternative liquid strike may be.
+    """
+
+    floor_pct: float
+    portfolio_value: float
+    beta: float
+    contracts: int
+    rate: float
+    portfolio_dividend_yield: float
+    index_dividend_yield: float
+    t_years: float
+    compounding: str = "simple"
+    cap: float | None = None
+    lower_floor_pct: float | None = None
+    tail_budget_pct: float = 0.005
+    max_strike_distance: float = 0.05
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    """A priced strategy: legs and analytics (dollars, levels in strike units)."""
+
+    strategy: str
+    legs: list[HedgeLeg]
+    premium_net: float
+    premium_net_mid: float
+    analytics: dict[str, Any]
+    floor_mapping: CapmFloorMapping
+    strike_choices: dict[str, StrikeChoice]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def put_leg(self) -> HedgeLeg | None:
+        return next((lg for lg in self.legs if lg.kind == "put" and lg.side == "long"), None)
+
+    @property
+    def call_leg(self) -> HedgeLeg | None:
+        return next((lg for lg in self.legs if lg.kind == "call"), None)
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+@dataclass(frozen=True)
+class ExpiryChoice:
+    """The listed expiry covering the term, with one before and one after (seed 20.3)."""
+
+    expiry: dt.date
+    previous: dt.date | None
+    next: dt.date | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(self).items()}
+
+
+def select_expiry(expiries: Sequence[dt.date], term_end: dt.date) -> ExpiryChoice:
+    """First listed expiry on or after ``term_end``.
+
+    Raises
+    ------
+    QuoteRefusedError
+        No listed expiry covers the term.
+    """
+    dates = sorted({e if isinstance(e, dt.date) else pd.Timestamp(e).date() for e in expiries})
+    if not dates:
+        raise QuoteRefusedError("the chain lists no expiries")
+    covering = [d for d in dates if d >= term_end]
+    if not covering:
+        raise QuoteRefusedError(
+            f"no listed expiry on or after the term end {term_end.isoformat()} "
+            f"(last listed: {dates[-1].isoformat()})"
+        )
+    e = covering[0]
+    i = dates.index(e)
+    prev = dates[i - 1] if i > 0 else None
+    nxt = dates[i + 1] if i + 1 < len(dates) else None
+    reason = (
+        f"listed expiry {e.isoformat()} is the first on or after the term end {term_end.isoformat()}"
+        + ("" if e == term_end else f" ({(e - term_end).days} days of extra cover)")
+    )
+    return ExpiryChoice(e, prev, nxt, reason)
+
+
+# --------------------------------------------------------------------------- quotes
+
+
+def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+    need = {"strike", "kind", "bid", "ask"}
+    missing = need - set(quotes.columns)
+    if missing:
+        raise ValidationError.for_field("quotes", f"missing columns: {', '.join(sorted(missing))}")
+    sub = quotes[quotes["kind"].astype(str).str.lower() == kind]
+    out = []
+    for rec in sub.to_dict(orient="records"):
+        k = float(rec["strike"])
+        if math.isfinite(k) and k > 0:
+            out.append(rec)
+    out.sort(key=lambda r: float(r["strike"]))
+    return out
+
+
+def _f(x: Any) -> float:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+    return v if math.isfinite(v) else float("nan")
+
+
+def _leg_iv(row: dict[str, Any], m: MarketInputs, kind: str) -> float:
+    iv = _f(row.get("iv"))
+    if math.isfinite(iv) and 0.005 < iv < 5.0:
+        return iv
+    bid, ask = _f(row.get("bid")), _f(row.get("ask"))
+    if math.isfinite(bid) and math.isfinite(ask) and ask > 0:
+        from floorguard.core.pricing import implied_vol
+
+        try:
+            v = float(implied_vol(0.5 * (bid + ask), kind, m.underlying_level, float(row["strike"]),
+                                  m.t_years, m.rate, m.dividend_yield))
+        except (PricingError, ValidationError, ValueError):
+            return float("nan")
+        return v if math.isfinite(v) and v > 0 else float("nan")
+    return float("nan")
+
+
+def _greeks(m: MarketInputs, strike: float, kind: str, iv: float) -> dict[str, float]:
+    if not math.isfinite(iv):
+        return {k: float("nan") for k in ("delta", "gamma", "vega", "theta", "rho")}
+    from floorguard.core.pricing import bsm_greeks
+
+    g = bsm_greeks(kind, m.underlying_level, strike, m.t_years, m.rate, iv, m.dividend_yield)
+    out = {}
+    for k in ("delta", "gamma", "vega", "theta", "rho"):
+        v = g[k] if isinstance(g, dict) else getattr(g, k)
+        out[k] = float(np.asarray(v))
+    return out
+
+
+def _make_leg(
+    row: dict[str, Any], kind: str, side: str, contracts: int, m: MarketInputs, choice: StrikeChoice,
+    liquidity: dict[str, Any],
+) -> HedgeLeg:
+    bid, ask = _f(row.get("bid")), _f(row.get("ask"))
+    if side == "long":
+        if not (math.isfinite(ask) and ask > 0):
+            raise QuoteRefusedError(f"no ask for the {kind} {choice.strike:g}")
+        price = ask
+    else:
+        if not (math.isfinite(bid) and bid >= 0):
+            raise QuoteRefusedError(f"no bid for the {kind} {choice.strike:g}")
+        price = bid
+    mid = 0.5 * (bid + ask) if math.isfinite(bid) and math.isfinite(ask) else price
+    iv = _leg_iv(row, m, kind)
+    unit = _greeks(m, choice.strike, kind, iv)
+    sign = 1 if side == "long" else -1
+    scale = sign * contracts * m.multiplier
+    greeks = {k: scale * v for k, v in unit.items()}
+    sym = row.get("symbol") or row.get("option_symbol")
+    return HedgeLeg(
+        kind=kind,  # type: ignore[arg-type]
+        side=side,  # type: ignore[arg-type]
+        strike=float(choice.strike),
+        contracts=int(contracts),
+        expiry=m.expiry,
+        multiplier=m.multiplier,
+        price=price,
+        premium=price * contracts * m.multiplier,
+        mid=mid,
+        bid=bid,
+        ask=ask,
+        iv=iv,
+        symbol=m.underlying_symbol,
+        option_symbol=str(sym) if isinstance(sym, str) and sym else None,
+        greeks=greeks,
+        strike_reason=choice.reason,
+        liquidity=liquidity,
+    )
+
+
+def _pick(
+    rows: list[dict[str, Any]], target: float, side: str, limits: LiquidityLimits, p: StrategyParams,
+    label: str, below: float | None = None, above: float | None = None,
+) -> tuple[dict[str, Any], StrikeChoice, dict[str, Any]]:
+    usable = [r for r in rows if (below is None or float(r["strike"]) < below)
+              and (above is None or float(r["strike"]) > above)]
+    if not usable:
+        raise QuoteRefusedError(f"no listed strikes available for the {label}")
+    choice, chk, rejected = select_liquid_strike(target, usable, limits, side, p.max_strike_distance)  # type: ignore[arg-type]
+    row = next(r for r in usable if float(r["strike"]) == choice.strike)
+    liq = chk.to_dict()
+    liq["rejected"] = rejected
+    return row, choice, liq
+
+
+# --------------------------------------------------------------------------- zero-cost collar
+
+
+def solve_zero_cost_call_strike(
+    put_premium: float,
+    call_price: Callable[[float], float],
+    lo: float,
+    hi: float,
+    tick: float,
+) -> tuple[float, float]:
+    """Call strike whose price equals the put premium (a zero-cost collar, FLEX strike).
+
+    Parameters
+    ----------
+    put_premium : float
+        Per-unit premium of the put to finance.
+    call_price : callable(strike) -> float
+        Per-unit call price, decreasing in the strike (model or interpolated bids).
+    lo, hi : float
+        Strike bracket with ``call_price(lo) >= put_premium >= call_price(hi)``.
+    tick : float
+        Premium tick; the solution's net premium is within it.
+
+    Returns
+    -------
+    (strike, net)
+        ``net = put_premium - call_price(strike)``, ``|net| <= tick``.
+
+    Raises
+    ------
+    QuoteRefusedError
+        When the bracket does not contain a zero-cost strike.
+    """
+    f_lo = put_premium - call_price(lo)
+    f_hi = put_premium - call_price(hi)
+    if f_lo > 0.0:
+        raise QuoteRefusedError(
+            f"even a call at {lo:g} ({call_price(lo):.4f}) does not finance the put ({put_premium:.4f})"
+        )
+    if f_hi < 0.0:
+        return hi, f_hi
+    k = brentq(lambda x: put_premium - call_price(x), lo, hi, xtol=1e-10 * max(1.0, hi), rtol=1e-12,
+               maxiter=200)
+    net = put_premium - call_price(k)
+    if abs(net) > tick:  # pragma: no cover - brentq converges far inside one tick
+        raise PricingError(f"zero-cost strike solve left {net:.6f} > one tick {tick}")
+    return float(k), float(net)
+
+
+def _zero_cost_call(
+    calls: list[dict[str, Any]], put_price: float, put_strike: float, m: MarketInputs,
+    limits: LiquidityLimits,
+) -> tuple[dict[str, Any], StrikeChoice, dict[str, Any], dict[str, Any]]:
+    """Listed call whose bid best finances the put's ask, plus the exact FLEX strike."""
+    from floorguard.domain.hedging import check_liquidity
+
+    cands = []
+    for r in calls:
+        k = float(r["strike"])
+        if k <= max(put_strike, m.underlying_level):
+            continue
+        chk = check_liquidity(r.get("bid"), r.get("ask"), r.get("open_interest"), r.get("volume"), limits)
+        bid = _f(r.get("bid"))
+        if chk.ok and math.isfinite(bid):
+            cands.append((k, bid, r, chk))
+    if not cands:
+        raise QuoteRefusedError("no liquid out-of-the-money call to finance the collar")
+    k, bid, row, chk = min(cands, key=lambda c: (abs(put_price - c[1]), -c[0]))
+    net = put_price - bid
+    within = abs(net) <= m.tick + 1e-12
+    reason = (
+        f"zero-cost collar: listed call {k:g} bid {bid:.2f} against put ask {put_price:.2f} "
+        f"(net {net:+.2f} per unit, {'within' if within else 'beyond'} one tick {m.tick:g})"
+    )
+    # exact strike by linear interpolation of the listed bids (a FLEX strike)
+    ks = np.array([c[0] for c in cands])
+    bs = np.array([c[1] for c in cands])
+    order = np.argsort(ks)
+    ks, bs = ks[order], bs[order]
+    flex: dict[str, Any] = {"strike": None, "net_per_unit": None}
+    if bs[0] >= put_price >= bs[-1] and ks.size >= 2:
+        def price(x: float) -> float:
+            return float(np.interp(x, ks, bs))
+        fk, fnet = solve_zero_cost_call_strike(put_price, price, float(ks[0]), float(ks[-1]), m.tick)
+        flex = {"strike": fk, "net_per_unit": fnet,
+                "note": "FLEX strike interpolated between listed call bids; an estimate"}
+    liq = chk.to_dict()
+    liq["rejected"] = []
+    choice = StrikeChoice(k, float("nan"), False, True, reason)
+    return row, choice, liq, flex
+
+
+# --------------------------------------------------------------------------- analytics
+
+
+def hedged_value_curve(
+    legs: Sequence[HedgeLeg], levels: np.ndarray, p: StrategyParams, m: MarketInputs, premium_net: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Portfolio value (CAPM, ex dividends) and hedged value at final underlying levels.
+
+    ``hedged = V0 * (1 + R_p(L / S0 - 1)) + hedge_payoff(L) - premium_net``.
+    """
+    lv = np.asarray(levels, dtype=float)
+    x = lv / m.underlying_level - 1.0
+    port = p.portfolio_value * (
+        1.0 + capm_portfolio_return(0.0, p.beta, p.rate, p.t_years, p.portfolio_dividend_yield,
+                                    p.index_dividend_yield, p.compounding)  # type: ignore[arg-type]
+        + p.beta * x
+    )
+    hedged = port + hedge_payoff_curve(legs, lv) - premium_net
+    return port, hedged
+
+
+def strategy_analytics(
+    legs: Sequence[HedgeLeg], p: StrategyParams, m: MarketInputs, premium_net: float, premium_net_mid: float,
+    full_contracts: int | None = None,
+) -> dict[str, Any]:
+    """Premium, greeks, breakeven, maximum loss and hedge ratio of a set of legs.
+
+    The hedged value is piecewise linear in the final level with kinks at the
+    strikes, so its minimum over ``L >= 0`` is at 0 or a strike unless it falls
+    without bound above the highest strike; the breakeven is the lowest level
+    above which the hedged value stays at or above today's value.
+    """
+    v0 = p.portfolio_value
+    strikes = sorted({lg.strike for lg in legs})
+    pts = np.array([0.0, *strikes], dtype=float)
+    _, hv = hedged_value_curve(legs, pts, p, m, premium_net)
+    slope_right = p.beta * v0 / m.underlying_level + sum(
+        lg.sign * lg.contracts * lg.multiplier for lg in legs if lg.kind == "call"
+    )
+    unbounded = slope_right < -1e-12
+    worst_i = int(np.argmin(hv))
+    max_loss = math.inf if unbounded else float(v0 - hv[worst_i])
+    worst_level = float("nan") if unbounded else float(pts[worst_i])
+    # breakeven: scan segments from the right
+    breakeven = float("nan")
+    top = max(strikes + [m.underlying_level]) * 3.0
+    grid = np.array([*pts, top])
+    _, hg = hedged_value_curve(legs, grid, p, m, premium_net)
+    if slope_right > 0 and hg[-1] >= v0:
+        for i in range(len(grid) - 1, 0, -1):
+            a, b = grid[i - 1], grid[i]
+            ha, hb = hg[i - 1], hg[i]
+            if ha < v0 <= hb:
+                breakeven = float(a + (v0 - ha) * (b - a) / (hb - ha))
+                break
+            if ha < v0:
+                break
+    greeks = {k: float(sum(lg.greeks.get(k, float("nan")) for lg in legs))
+              for k in ("delta", "gamma", "vega", "theta", "rho")}
+    delta_dollars = greeks["delta"] * m.underlying_level
+    exposure = p.beta * v0
+    long_put_contracts = sum(lg.contracts for lg in legs if lg.kind == "put" and lg.side == "long")
+    hedge_ratio = long_put_contracts * m.multiplier * m.underlying_level / exposure
+    floor_value = p.floor_pct * v0
+    out = {
+        "premium_net": premium_net,
+        "premium_net_mid": premium_net_mid,
+        "premium_paid": float(sum(lg.premium for lg in legs if lg.side == "long")),
+        "premium_received": float(sum(lg.premium for lg in legs if lg.side == "short")),
+        "premium_pct": premium_net / v0,
+        "premium_pct_mid": premium_net_mid / v0,
+        "greeks": greeks,
+        "delta_dollars": delta_dollars,
+        "delta_hedge_ratio": -delta_dollars / exposure if math.isfinite(delta_dollars) else float("nan"),
+        "hedge_ratio": hedge_ratio,
+        "hedge_ratio_note": "long put notional / beta-adjusted exposure",
+        "breakeven_level": breakeven,
+        "breakeven_return": breakeven / m.underlying_level - 1.0 if math.isfinite(breakeven) else float("nan"),
+        "max_loss": max_loss,
+        "max_loss_pct": max_loss / v0 if math.isfinite(max_loss) else float("inf"),
+        "max_loss_at_level": worst_level,
+        "max_loss_unbounded": unbounded,
+        "worst_hedged_value": float("-inf") if unbounded else float(hv[worst_i]),
+        "floor_value": floor_value,
+        "floor_holds_net_of_premium": (not unbounded) and float(hv[worst_i]) >= floor_value - 1e-6,
+        "model_note": "portfolio value mapped from the index by the CAPM (Hull 8th ed. 17.4); an estimate",
+    }
+    if full_contracts:
+        out["contracts_full_hedge"] = full_contracts
+    return out
+
+
+# --------------------------------------------------------------------------- builder
+
+
+def _level(p: StrategyParams, m: MarketInputs, pct: float) -> CapmFloorMapping:
+    return floor_to_index_level(pct, p.beta, m.underlying_level, p.rate, p.t_years,
+                                p.portfolio_dividend_yield, p.index_dividend_yield, p.compounding)  # type: ignore[arg-type]
+
+
+def build_strategy(
+    strategy: str,
+    quotes: pd.DataFrame,
+    market: MarketInputs,
+    params: StrategyParams,
+    limits: LiquidityLimits | None = None,
+) -> StrategyResult:
+    """Build and price one strategy over one expiry's quotes.
+
+    Parameters
+    ----------
+    strategy : {"protective_put", "collar", "put_spread", "tail_hedge"}
+    quotes : DataFrame
+        One expiry: ``strike, kind, bid, ask`` (+ ``open_interest, volume, iv, symbol``).
+    market : MarketInputs
+    params : StrategyParams
+    limits : LiquidityLimits, optional
+        Default :class:`LiquidityLimits()`.
+
+    Returns
+    -------
+    StrategyResult
+
+    Raises
+    ------
+    ValidationError
+        Unknown strategy or bad parameters.
+    QuoteRefusedError
+        No liquid strike can implement it, or the tail budget buys no contract.
+    """
+    if strategy not in STRATEGIES:
+        raise ValidationError.for_field("strategy", f"must be one of {', '.join(STRATEGIES)}, got {strategy!r}")
+    if market.t_years <= 0 or market.underlying_level <= 0:
+        raise ValidationError.for_field("market", "t_years and underlying_level must be > 0")
+    if params.contracts < 1:
+        raise ValidationError.for_field("contracts", f"must be >= 1, got {params.contracts}")
+    limits = limits or LiquidityLimits()
+    puts, calls = _rows(quotes, "put"), _rows(quotes, "call")
+    if not puts:
+        raise QuoteRefusedError("the chain has no puts for this expiry")
+    warnings: list[str] = []
+    mapping = _level(params, market, params.floor_pct)
+    choices: dict[str, StrikeChoice] = {}
+    legs: list[HedgeLeg] = []
+    n = params.contracts
+    extra: dict[str, Any] = {}
+
+    put_row, put_choice, put_liq = _pick(puts, mapping.target_level, "at_or_above", limits, params, "put")
+    if not put_choice.guaranteed:
+        warnings.append(put_choice.reason)
+    choices["put"] = put_choice
+
+    if strategy == "tail_hedge":
+        ask = _f(put_row.get("ask"))
+        if not (math.isfinite(ask) and ask > 0):
+            raise QuoteRefusedError(f"no ask for the put {put_choice.strike:g}")
+        budget = params.tail_budget_pct * params.portfolio_value
+        if not (0.0 < params.tail_budget_pct < 1.0):
+            raise ValidationError.for_field("tail_budget_pct", f"must be in (0, 1), got {params.tail_budget_pct}")
+        per_contract = ask * market.multiplier
+        affordable = int(math.floor(budget / per_contract + 1e-9))
+        if affordable < 1:
+            raise QuoteRefusedError(
+                f"tail budget {budget:,.2f} buys no contract of the put {put_choice.strike:g} "
+                f"({per_contract:,.2f} each)"
+            )
+        n_tail = min(affordable, n)
+        if affordable > n:
+            warnings.append(f"budget buys {affordable} contracts; capped at the full hedge of {n}")
+        elif n_tail < n:
+            warnings.append(f"tail hedge covers {n_tail} of {n} contracts ({n_tail / n:.0%}) within the budget")
+        extra["tail_budget"] = budget
+        legs.append(_make_leg(put_row, "put", "long", n_tail, market, put_choice, put_liq))
+    else:
+        legs.append(_make_leg(put_row, "put", "long", n, market, put_choice, put_liq))
+
+    if strategy == "collar":
+        if params.cap is not None:
+            if not params.cap > 0:
+                raise ValidationError.for_field("cap", f"must be > 0, got {params.cap}")
+            cap_map = _level(params, market, 1.0 + params.cap)
+            call_row, call_choice, call_liq = _pick(
+                calls, cap_map.target_level, "at_or_above", limits, params, "call", above=put_choice.strike)
+            extra["cap_level"] = cap_map.target_level
+        else:
+            put_price = legs[0].price
+            call_row, call_choice, call_liq, flex = _zero_cost_call(
+                calls, put_price, put_choice.strike, market, limits)
+            extra["zero_cost_flex"] = flex
+            net_unit = put_price - _f(call_row.get("bid"))
+            extra["zero_cost_net_per_unit"] = net_unit
+            if abs(net_unit) > market.tick + 1e-12:
+                warnings.append(
+                    f"no listed call makes the collar zero-cost within one tick; nearest leaves "
+                    f"{net_unit:+.2f} per unit"
+                )
+        choices["call"] = call_choice
+        legs.append(_make_leg(call_row, "call", "short", n, market, call_choice, call_liq))
+
+    if strategy == "put_spread":
+        lower = params.lower_floor_pct if params.lower_floor_pct is not None else params.floor_pct - 0.10
+        if not 0 < lower < params.floor_pct:
+            raise ValidationError.for_field("lower_floor_pct", f"must be in (0, floor_pct), got {lower}")
+        low_map = _level(params, market, lower)
+        low_row, low_choice, low_liq = _pick(
+            puts, low_map.target_level, "at_or_below", limits, params, "short put", below=put_choice.strike)
+        choices["short_put"] = low_choice
+        extra["lower_floor_pct"] = lower
+        extra["lower_level"] = low_map.target_level
+        legs.append(_make_leg(low_row, "put", "short", n, market, low_choice, low_liq))
+        warnings.append(
+            f"put spread: no protection below {low_choice.strike:g} (portfolio ~{lower:.0%} of today)"
+        )
+
+    premium_net = float(sum(lg.sign * lg.premium for lg in legs))
+    premium_mid = float(sum(lg.sign * lg.premium_mid for lg in legs))
+    analytics = strategy_analytics(legs, params, market, premium_net, premium_mid, full_contracts=n)
+    analytics.update(extra)
+    analytics["floor_level"] = mapping.target_level
+    if any(not math.isfinite(lg.iv) for lg in legs):
+        warnings.append("some legs have no usable implied volatility; their greeks are unknown")
+    return StrategyResult(strategy, legs, premium_net, premium_mid, analytics, mapping, choices, warnings)
