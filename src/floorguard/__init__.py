@@ -37,6 +37,19 @@ _EXPORTS: dict[str, str] = {
     "value_at_risk": "floorguard.core.risk",
     "expected_shortfall": "floorguard.core.risk",
     "market_beta": "floorguard.core.risk",
+    "simple_returns": "floorguard.core.risk",
+    "log_returns": "floorguard.core.risk",
+    "drawdown_details": "floorguard.core.risk",
+    "sharpe_ratio": "floorguard.core.risk",
+    "sortino_ratio": "floorguard.core.risk",
+    "downside_deviation": "floorguard.core.risk",
+    "factor_regression": "floorguard.core.risk",
+    "hybrid_beta": "floorguard.core.risk",
+    "concentration": "floorguard.core.risk",
+    "sector_exposure": "floorguard.core.risk",
+    "batch_risk_report": "floorguard.core.risk",
+    "historical_stress": "floorguard.core.risk",
+    "market_shock_stress": "floorguard.core.risk",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"], key=str.casefold)
