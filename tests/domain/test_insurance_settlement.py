@@ -201,3 +201,28 @@ def test_vectorised_payoff_curve_matches_reference_twin() -> None:
     legs = [leg(k, s, x, n, m) for k, s, x, n, m in spec]
     lv = np.linspace(0, 6000, 301)
     np.testing.assert_allclose(hedge_payoff_curve(legs, lv), payoff_curve_reference(spec, lv.tolist()), atol=1e-9)
+
+
+def test_mark_to_market_before_and_at_expiry() -> None:
+    from floorguard.core.pricing import bsm_price
+    from floorguard.domain.settlement import mark_to_market
+
+    legs = [HedgeLeg("put", "long", 960, 10, EXP, 100.0, 20.0, 20_000.0, 19.5, iv=0.2),
+            HedgeLeg("call", "short", 1040, 10, EXP, 100.0, 15.0, 15_000.0, 15.5, iv=0.18)]
+    d = draft(legs, "collar")
+    as_of = dt.datetime(2026, 2, 18, 21, tzinfo=dt.timezone.utc)  # 30 days before the 21:00 UTC expiry
+    m = mark_to_market(d, as_of, 990.0, 0.04, 0.015, portfolio_value=480_000)
+    t = 30 / 365
+    assert m.t_years == pytest.approx(t, rel=1e-12)
+    put = bsm_price("put", 990.0, 960.0, t, 0.04, 0.2, 0.015)
+    call = bsm_price("call", 990.0, 1040.0, t, 0.04, 0.18, 0.015)
+    assert m.hedge_value == pytest.approx(1000 * (put - call), rel=1e-12)
+    assert m.intrinsic == 0.0 and m.time_value == pytest.approx(m.hedge_value)
+    assert m.pnl == pytest.approx(m.hedge_value - d.premium_net)
+    assert m.floor_gap == pytest.approx(480_000 - 450_000)
+    # a flat vol overrides the legs' implied vols
+    flat = mark_to_market(d, as_of, 990.0, 0.04, 0.015, vol=0.25)
+    assert flat.hedge_value == pytest.approx(
+        1000 * (bsm_price("put", 990.0, 960.0, t, 0.04, 0.25, 0.015) - bsm_price("call", 990.0, 1040.0, t, 0.04, 0.25, 0.015)))
+    after = mark_to_market(d, dt.datetime(2026, 3, 21, tzinfo=dt.timezone.utc), 900.0, 0.04, 0.015)
+    assert after.hedge_value == pytest.approx(60 * 1000) and after.time_value == 0.0
