@@ -16,6 +16,8 @@ __all__ = ["build_app", "main"]
 
 #: Modules that define ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: list[str] = [
+    "_data",
+    "_users",
 ]
 
 

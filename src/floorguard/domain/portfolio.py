@@ -39,6 +39,7 @@ __all__ = [
     "Portfolio",
     "Position",
     "parse_portfolio_file",
+    "parse_portfolio_file_with_lines",
     "parse_portfolio_text",
 ]
 
@@ -256,7 +257,7 @@ def _rows_to_portfolio(
     name: str,
     currency: str,
     header_errors: list[FieldError],
-) -> Portfolio:
+) -> tuple[Portfolio, dict[str, int]]:
     errors = list(header_errors)
     positions: list[Position] = []
     first_line: dict[str, int] = {}
@@ -305,7 +306,7 @@ def _rows_to_portfolio(
         raise PortfolioImportError(
             f"portfolio has {len(errors)} error(s), nothing imported: {shown}{more}", errors=errors
         )
-    return Portfolio(name=name, positions=tuple(positions), currency=currency)
+    return Portfolio(name=name, positions=tuple(positions), currency=currency), first_line
 
 
 def _check_columns(columns: Sequence[str], line: int | None) -> list[FieldError]:
@@ -332,7 +333,7 @@ def _check_columns(columns: Sequence[str], line: int | None) -> list[FieldError]
     return errors
 
 
-def _parse_csv(text: str, name: str, currency: str) -> Portfolio:
+def _parse_csv(text: str, name: str, currency: str) -> tuple[Portfolio, dict[str, int]]:
     reader = csv.reader(io.StringIO(text))
     lines = [(i + 1, row) for i, row in enumerate(reader)]
     lines = [(n, r) for n, r in lines if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
@@ -371,7 +372,7 @@ def _json_line_numbers(text: str, count: int) -> list[int]:
     return out + [0] * (count - len(out))
 
 
-def _parse_json(text: str, name: str, currency: str) -> Portfolio:
+def _parse_json(text: str, name: str, currency: str) -> tuple[Portfolio, dict[str, int]]:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -403,6 +404,17 @@ def _parse_json(text: str, name: str, currency: str) -> Portfolio:
     return _rows_to_portfolio(rows, name=name, currency=currency, header_errors=header_errors)
 
 
+def _parse_text_with_lines(
+    text: str, fmt: str, *, name: str, currency: str
+) -> tuple[Portfolio, dict[str, int]]:
+    fmt_l = str(fmt).lower()
+    if fmt_l == "csv":
+        return _parse_csv(text, name, currency)
+    if fmt_l == "json":
+        return _parse_json(text, name, currency)
+    raise ValidationError.for_field("format", f"must be 'csv' or 'json', got {fmt!r}")
+
+
 def parse_portfolio_text(
     text: str,
     fmt: Literal["csv", "json"],
@@ -417,25 +429,16 @@ def parse_portfolio_text(
     PortfolioImportError
         Listing every bad row (``errors[i].line``, ``.field``, ``.reason``).
     """
-    fmt_l = str(fmt).lower()
-    if fmt_l == "csv":
-        return _parse_csv(text, name, currency)
-    if fmt_l == "json":
-        return _parse_json(text, name, currency)
-    raise ValidationError.for_field("format", f"must be 'csv' or 'json', got {fmt!r}")
+    return _parse_text_with_lines(text, fmt, name=name, currency=currency)[0]
 
 
-def parse_portfolio_file(
+def parse_portfolio_file_with_lines(
     path: Path | str, *, name: str | None = None, currency: str = "USD"
-) -> Portfolio:
-    """Parse a ``.csv`` or ``.json`` portfolio file (format from the suffix).
+) -> tuple[Portfolio, dict[str, int]]:
+    """Like :func:`parse_portfolio_file`, also returning symbol -> 1-based line.
 
-    Parameters
-    ----------
-    path : Path or str
-        The file.
-    name : str, optional
-        Portfolio name (default: the file stem).
+    The line map lets later checks (unknown symbols, at the service level)
+    report the line of the offending row.
     """
     p = Path(path)
     if not p.is_file():
@@ -454,4 +457,26 @@ def parse_portfolio_file(
         raise PortfolioImportError(
             f"{p} is not UTF-8 text", errors=[FieldError("file", "is not UTF-8 text")]
         ) from exc
-    return parse_portfolio_text(text, suffix, name=name or p.stem, currency=currency)  # type: ignore[arg-type]
+    return _parse_text_with_lines(text, suffix, name=name or p.stem, currency=currency)
+
+
+def parse_portfolio_file(
+    path: Path | str, *, name: str | None = None, currency: str = "USD"
+) -> Portfolio:
+    """Parse a ``.csv`` or ``.json`` portfolio file (format from the suffix).
+
+    Parameters
+    ----------
+    path : Path or str
+        The file.
+    name : str, optional
+        Portfolio name (default: the file stem).
+    currency : str
+        Currency of prices (a JSON file's ``"currency"`` wins).
+
+    Raises
+    ------
+    PortfolioImportError
+        Missing file, unsupported type, wrong columns, or bad rows (all listed).
+    """
+    return parse_portfolio_file_with_lines(path, name=name, currency=currency)[0]
