@@ -31,6 +31,9 @@ _EXPORTS: dict[str, str] = {
     "black76_greeks": "floorguard.core.pricing",
     "american_price": "floorguard.core.pricing",
     "implied_vol": "floorguard.core.pricing",
+    "implied_vol_details": "floorguard.core.pricing",
+    "american_greeks": "floorguard.core.pricing",
+    "put_call_parity_residual": "floorguard.core.pricing",
     # risk (issue 4)
     "annual_volatility": "floorguard.core.risk",
     "max_drawdown": "floorguard.core.risk",

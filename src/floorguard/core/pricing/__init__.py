@@ -1,0 +1,35 @@
+"""Option pricing: Black–Scholes–Merton, Black-76, American options, implied vol.
+
+Units everywhere: ``t`` in years, rates and dividend yields continuously
+compounded per year, vol per sqrt(year); vega per 1.00 of vol, theta per year
+(``dV/d(calendar time)``), rho per 1.00 of rate.
+"""
+
+from floorguard.core.pricing._american import american_greeks, american_price
+from floorguard.core.pricing._black import (
+    black76_greeks,
+    black76_price,
+    bsm_greeks,
+    bsm_price,
+    put_call_parity_residual,
+)
+from floorguard.core.pricing._implied import (
+    REASONS,
+    ImpliedVolResult,
+    implied_vol,
+    implied_vol_details,
+)
+
+__all__ = [
+    "REASONS",
+    "ImpliedVolResult",
+    "american_greeks",
+    "american_price",
+    "black76_greeks",
+    "black76_price",
+    "bsm_greeks",
+    "bsm_price",
+    "implied_vol",
+    "implied_vol_details",
+    "put_call_parity_residual",
+]
