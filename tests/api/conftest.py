@@ -1,0 +1,204 @@
+"""Fixtures of the service tests: a migrated database per test (SQLite, and
+PostgreSQL when ``FLOORGUARD_TEST_POSTGRES_URL`` is set), an app, users.
+
+Migrating takes most of a second, so each backend is migrated once per
+session into a template (an SQLite file, a PostgreSQL template database) and
+every test gets a fresh copy. After every test the ledger must balance.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+PG_ENV = "FLOORGUARD_TEST_POSTGRES_URL"
+
+
+@dataclass
+class Db:
+    backend: str
+    url: str
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from floorguard.persistence.db import upgrade
+
+    path = tmp_path_factory.mktemp("svc-template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get(PG_ENV)
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str | None]:
+    base = _pg_admin_url()
+    if not base:
+        yield None
+        return
+    from floorguard.persistence.db import make_engine, upgrade
+
+    name = f"fg_svc_tmpl_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _backends() -> list[Any]:
+    return [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not os.environ.get(PG_ENV), reason=f"{PG_ENV} is not set"),
+            ],
+        ),
+    ]
+
+
+@pytest.fixture(params=_backends())
+def svc_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
+    """A freshly migrated database, on each backend."""
+    if request.param == "sqlite":
+        template = request.getfixturevalue("_sqlite_template")
+        path = tmp_path / "svc.db"
+        shutil.copyfile(template, path)
+        yield Db("sqlite", f"sqlite:///{path}")
+        return
+    from floorguard.persistence.db import make_engine
+
+    template = request.getfixturevalue("_pg_template")
+    base = _pg_admin_url()
+    assert base and template
+    name = f"fg_svc_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    url = sa.engine.make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield Db("postgresql", url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture()
+def svc_settings(svc_db: Db, tmp_path: Path) -> Any:
+    from floorguard.config import Settings
+
+    return Settings(
+        env="test",
+        database_url=svc_db.url,
+        data_home=tmp_path / "home",
+        secret_key="test-secret-pepper",
+        scheduler_enabled=False,
+        market_data_sources=["bundled"],
+        quote_rate_limit_per_minute=1000,
+    )
+
+
+@pytest.fixture()
+def svc_ctx(svc_settings: Any) -> Iterator[Any]:
+    """The application context; on teardown the ledger must balance."""
+    from floorguard.services.context import AppContext
+
+    ctx = AppContext(svc_settings)
+    try:
+        yield ctx
+        debit, credit = ledger_totals(ctx)
+        assert debit == credit, f"ledger out of balance: debits {debit} != credits {credit}"
+    finally:
+        ctx.close()
+
+
+def ledger_totals(ctx: Any) -> tuple[Decimal, Decimal]:
+    from floorguard.persistence.orm import JournalLine
+
+    with ctx.session() as session:
+        rows = session.execute(sa.select(JournalLine.debit, JournalLine.credit)).all()
+    return (sum((d for d, _ in rows), Decimal(0)), sum((c for _, c in rows), Decimal(0)))
+
+
+@pytest.fixture()
+def app(svc_ctx: Any) -> Any:
+    from floorguard.api.app import create_app
+
+    return create_app(svc_ctx.settings, ctx=svc_ctx)
+
+
+@pytest.fixture()
+def client(app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@dataclass
+class UserHandle:
+    id: int
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture()
+def make_user(svc_ctx: Any) -> Any:
+    from floorguard.services.users import create_user
+
+    def make(name: str, *, role: str = "investor", level: int = 1) -> UserHandle:
+        with svc_ctx.session() as session:
+            created = create_user(
+                session, name=name, secret_key=svc_ctx.settings.secret_key, role=role, strategy_level=level
+            )
+        return UserHandle(created.user.id, created.user.name, created.token)
+
+    return make
+
+
+@pytest.fixture()
+def alice(make_user: Any) -> UserHandle:
+    return make_user("alice")
+
+
+@pytest.fixture()
+def bob(make_user: Any) -> UserHandle:
+    return make_user("bob")
+
+
+@pytest.fixture()
+def admin(make_user: Any) -> UserHandle:
+    return make_user("root", role="admin", level=3)
+
+
+def assert_problem(resp: Any, status: int) -> dict[str, Any]:
+    """``resp`` is an RFC 9457 problem document with ``status``."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json"), resp.headers
+    body = resp.json()
+    assert body["status"] == status and body["title"] and body["type"].startswith("https://")
+    assert isinstance(body["errors"], list)
+    return body
