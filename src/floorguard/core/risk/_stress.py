@@ -189,23 +189,24 @@ def historical_stress(
         path = np.zeros(m.size)
         proxied: list[str] = []
         contrib: dict[str, float] = {}
+        m_arr = m.to_numpy(dtype=np.float64)
+        block = asset_returns.reindex(m.index)
         for sym, w in weights.items():
             r = None
-            if sym in asset_returns.columns:
-                r = asset_returns[sym].reindex(m.index)
-                if r.isna().any():
+            if sym in block.columns:
+                r = block[sym].to_numpy(dtype=np.float64)
+                if np.isnan(r).any():
                     r = None
             if r is None:
-                b = float((betas or {}).get(sym, 1.0))
-                r = m * b
+                r = m_arr * float((betas or {}).get(sym, 1.0))
                 proxied.append(sym)
-            wealth = np.cumprod(1.0 + r.to_numpy(dtype=np.float64))
+            wealth = np.cumprod(1.0 + r)
             path += float(w) * (wealth - 1.0)
             contrib[sym] = float(w) * float(wealth[-1] - 1.0)
         nav = 1.0 + path
         peak = np.maximum(np.maximum.accumulate(nav), 1.0)
         mdd = float(min((nav / peak - 1.0).min(), 0.0))
-        mret = float(np.prod(1.0 + m.to_numpy()) - 1.0)
+        mret = float(np.prod(1.0 + m_arr) - 1.0)
         out.append(_hedged(
             sc.key, sc.name, "historical", float(path[-1]), value, mret, hedge_payoff,
             max_drawdown=mdd, proxied=tuple(proxied),
