@@ -229,7 +229,7 @@ def unknown_symbol(symbol: str, source: str, known: Sequence[str] | None = None)
 
 def combine_wide(columns: dict[str, pd.Series]) -> pd.DataFrame:
     """Outer-join per-symbol close series into the wide float frame."""
-    frame = pd.concat(columns, axis=1, join="outer").sort_index()
+    frame = pd.concat(columns, axis=1, join="outer", sort=True).sort_index()
     frame.index = pd.DatetimeIndex(frame.index, name="date")
     frame.columns = list(columns)
     return frame.astype("float64")

@@ -129,7 +129,7 @@ class ProviderChain:
                 remaining = [s for s in remaining if s not in take]
         if remaining:
             raise self._unknown(remaining[0])
-        frame = pd.concat(parts, axis=1, join="outer").sort_index() if len(parts) > 1 else parts[0]
+        frame = pd.concat(parts, axis=1, join="outer", sort=True).sort_index() if len(parts) > 1 else parts[0]
         frame = frame[syms].astype("float64")
         frame.index = pd.DatetimeIndex(frame.index, name="date")
         frame.attrs["provenance"] = {s: provenance[s] for s in syms}
