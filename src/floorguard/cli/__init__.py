@@ -18,6 +18,8 @@ __all__ = ["build_app", "main"]
 COMMAND_MODULES: list[str] = [
     "_data",
     "_users",
+    "_pricing",
+    "_chain",
 ]
 
 
