@@ -177,3 +177,8 @@ def test_select_liquid_strike_substitutes_and_explains() -> None:
     assert "liquidity" in choice.reason and "970" in choice.reason
     with pytest.raises(QuoteRefusedError, match="no liquid strike"):
         select_liquid_strike(957.0, rows, lim, max_distance=0.005)
+
+
+def test_unknown_open_interest_passes() -> None:
+    lim = LiquidityLimits(0.5, 10, 5)
+    assert check_liquidity(1.0, 1.1, float("nan"), None, lim).ok

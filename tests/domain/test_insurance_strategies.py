@@ -68,7 +68,7 @@ def test_protective_put_hull_17_2() -> None:
     # breakeven: portfolio return equal to the premium
     x = capm_index_return_for_portfolio_return(res.premium_net / 500_000, 2.0, R, T, Q, Q)
     assert a["breakeven_level"] == pytest.approx(1000 * (1 + x), rel=1e-9)
-    assert not a["max_loss_unbounded"]
+    assert not a["loss_unbounded_above"]
 
 
 def test_greeks_match_quantlib() -> None:
@@ -108,7 +108,7 @@ def test_collar_with_cap() -> None:
     assert call.strike == 1035.0
     assert res.premium_net == pytest.approx(put.ask * 1000 - call.bid * 1000)
     # above the call the hedged value is flat (slope 1000 - 1000 = 0): max gain capped, loss bounded
-    assert not res.analytics["max_loss_unbounded"]
+    assert not res.analytics["loss_unbounded_above"]
     assert res.analytics["max_loss"] == pytest.approx(50_000 + res.premium_net, abs=1e-6)
 
 
@@ -196,3 +196,12 @@ def test_select_expiry() -> None:
     assert c.expiry == dt.date(2026, 2, 20) and c.previous == dt.date(2026, 1, 16) and c.next == dt.date(2026, 3, 20)
     with pytest.raises(QuoteRefusedError, match="no listed expiry"):
         select_expiry(ex, dt.date(2026, 4, 1))
+
+
+def test_over_sold_calls_flag_unbounded_loss() -> None:
+    p = StrategyParams(**{**PARAMS.__dict__, "cap": 0.05, "contracts": 12})
+    res = build_strategy("collar", quotes(), MARKET, p, LOOSE)
+    a = res.analytics
+    # exposure 2 * 500,000 / 1000 = 1,000 per point; 12 short calls = 1,200 per point
+    assert a["loss_unbounded_above"] and "200.00 per point" in a["unbounded_note"]
+    assert a["analysed_range"] == [0.0, 3000.0]

@@ -591,7 +591,9 @@ def check_liquidity(
 ) -> LiquidityCheck:
     """Whether a quote meets the spread, open-interest and volume limits.
 
-    A quote without a positive ask, or without a bid, has no usable spread and fails.
+    A quote without a positive ask, or without a bid, has no usable spread and
+    fails. Unknown open interest or volume (NaN, as in a synthetic chain)
+    passes, as in :meth:`floorguard.domain.chains.OptionChain.liquid`.
     """
     b, a, oi, vol = _num(bid), _num(ask), _num(open_interest), _num(volume)
     reasons: list[str] = []
@@ -607,16 +609,11 @@ def check_liquidity(
             reasons.append("zero mid")
         elif spread > limits.max_spread_pct + 1e-12:
             reasons.append(f"spread {spread:.1%} > {limits.max_spread_pct:.1%}")
-    if limits.min_open_interest > 0:
-        if oi is None:
-            reasons.append("open interest unknown")
-        elif oi < limits.min_open_interest:
-            reasons.append(f"open interest {oi:g} < {limits.min_open_interest}")
-    if limits.min_volume > 0:
-        if vol is None:
-            reasons.append("volume unknown")
-        elif vol < limits.min_volume:
-            reasons.append(f"volume {vol:g} < {limits.min_volume}")
+    # unknown open interest or volume (a synthetic chain) is not held against the quote
+    if limits.min_open_interest > 0 and oi is not None and oi < limits.min_open_interest:
+        reasons.append(f"open interest {oi:g} < {limits.min_open_interest}")
+    if limits.min_volume > 0 and vol is not None and vol < limits.min_volume:
+        reasons.append(f"volume {vol:g} < {limits.min_volume}")
     return LiquidityCheck(not reasons, spread, oi, vol, tuple(reasons))
 
 

@@ -72,6 +72,8 @@ class MarketInputs:
         Dollars per point per contract.
     tick : float
         Minimum premium increment (for the zero-cost collar tolerance).
+    tick_fn : callable(price) -> float, optional
+        Tick as a function of the premium (the contract's tick bands); overrides ``tick``.
     """
 
     underlying_symbol: str
@@ -82,6 +84,11 @@ class MarketInputs:
     t_years: float
     multiplier: float
     tick: float = 0.05
+    tick_fn: Callable[[float], float] | None = None
+
+    def tick_at(self, price: float) -> float:
+        """Premium tick at ``price``."""
+        return float(self.tick_fn(price)) if self.tick_fn is not None else self.tick
 
 
 @dataclass(frozen=True)
@@ -371,10 +378,11 @@ def _zero_cost_call(
         raise QuoteRefusedError("no liquid out-of-the-money call to finance the collar")
     k, bid, row, chk = min(cands, key=lambda c: (abs(put_price - c[1]), -c[0]))
     net = put_price - bid
-    within = abs(net) <= m.tick + 1e-12
+    tick = m.tick_at(put_price)
+    within = abs(net) <= tick + 1e-12
     reason = (
         f"zero-cost collar: listed call {k:g} bid {bid:.2f} against put ask {put_price:.2f} "
-        f"(net {net:+.2f} per unit, {'within' if within else 'beyond'} one tick {m.tick:g})"
+        f"(net {net:+.2f} per unit, {'within' if within else 'beyond'} one tick {tick:g})"
     )
     # exact strike by linear interpolation of the listed bids (a FLEX strike)
     ks = np.array([c[0] for c in cands])
@@ -385,7 +393,7 @@ def _zero_cost_call(
     if bs[0] >= put_price >= bs[-1] and ks.size >= 2:
         def price(x: float) -> float:
             return float(np.interp(x, ks, bs))
-        fk, fnet = solve_zero_cost_call_strike(put_price, price, float(ks[0]), float(ks[-1]), m.tick)
+        fk, fnet = solve_zero_cost_call_strike(put_price, price, float(ks[0]), float(ks[-1]), tick)
         flex = {"strike": fk, "net_per_unit": fnet,
                 "note": "FLEX strike interpolated between listed call bids; an estimate"}
     liq = chk.to_dict()
@@ -418,39 +426,35 @@ def hedged_value_curve(
 def strategy_analytics(
     legs: Sequence[HedgeLeg], p: StrategyParams, m: MarketInputs, premium_net: float, premium_net_mid: float,
     full_contracts: int | None = None,
+    range_multiple: float = 3.0,
 ) -> dict[str, Any]:
     """Premium, greeks, breakeven, maximum loss and hedge ratio of a set of legs.
 
-    The hedged value is piecewise linear in the final level with kinks at the
-    strikes, so its minimum over ``L >= 0`` is at 0 or a strike unless it falls
-    without bound above the highest strike; the breakeven is the lowest level
-    above which the hedged value stays at or above today's value.
+    The hedged value ``H(L)`` (see :func:`hedged_value_curve`) is piecewise
+    linear in the final level ``L`` with kinks at the strikes, so over the
+    analysed range ``[0, range_multiple * S0]`` its minimum is at 0, a strike
+    or the top of the range. ``max_loss = V0 - min H``. When more calls are
+    sold than the portfolio's exposure covers, ``H`` falls without bound as
+    ``L`` rises: ``loss_unbounded_above`` says so. The breakeven is the lowest
+    level at which ``H`` climbs back to today's value ``V0``.
     """
     v0 = p.portfolio_value
     strikes = sorted({lg.strike for lg in legs})
-    pts = np.array([0.0, *strikes], dtype=float)
+    top = max(range_multiple * m.underlying_level, max(strikes) * 1.5)
+    pts = np.array([0.0, *strikes, top], dtype=float)
     _, hv = hedged_value_curve(legs, pts, p, m, premium_net)
     slope_right = p.beta * v0 / m.underlying_level + sum(
         lg.sign * lg.contracts * lg.multiplier for lg in legs if lg.kind == "call"
     )
     unbounded = slope_right < -1e-12
     worst_i = int(np.argmin(hv))
-    max_loss = math.inf if unbounded else float(v0 - hv[worst_i])
-    worst_level = float("nan") if unbounded else float(pts[worst_i])
-    # breakeven: scan segments from the right
+    max_loss = float(v0 - hv[worst_i])
     breakeven = float("nan")
-    top = max(strikes + [m.underlying_level]) * 3.0
-    grid = np.array([*pts, top])
-    _, hg = hedged_value_curve(legs, grid, p, m, premium_net)
-    if slope_right > 0 and hg[-1] >= v0:
-        for i in range(len(grid) - 1, 0, -1):
-            a, b = grid[i - 1], grid[i]
-            ha, hb = hg[i - 1], hg[i]
-            if ha < v0 <= hb:
-                breakeven = float(a + (v0 - ha) * (b - a) / (hb - ha))
-                break
-            if ha < v0:
-                break
+    for i in range(1, len(pts)):
+        a, b, ha, hb = pts[i - 1], pts[i], hv[i - 1], hv[i]
+        if ha < v0 <= hb:
+            breakeven = float(a + (v0 - ha) * (b - a) / (hb - ha))
+            break
     greeks = {k: float(sum(lg.greeks.get(k, float("nan")) for lg in legs))
               for k in ("delta", "gamma", "vega", "theta", "rho")}
     delta_dollars = greeks["delta"] * m.underlying_level
@@ -458,6 +462,9 @@ def strategy_analytics(
     long_put_contracts = sum(lg.contracts for lg in legs if lg.kind == "put" and lg.side == "long")
     hedge_ratio = long_put_contracts * m.multiplier * m.underlying_level / exposure
     floor_value = p.floor_pct * v0
+    below = [lg.strike for lg in legs if lg.kind == "put" and lg.side == "long"]
+    floor_at = max(below) if below else m.underlying_level
+    _, h_floor = hedged_value_curve(legs, np.array([floor_at]), p, m, premium_net)
     out = {
         "premium_net": premium_net,
         "premium_net_mid": premium_net_mid,
@@ -473,14 +480,21 @@ def strategy_analytics(
         "breakeven_level": breakeven,
         "breakeven_return": breakeven / m.underlying_level - 1.0 if math.isfinite(breakeven) else float("nan"),
         "max_loss": max_loss,
-        "max_loss_pct": max_loss / v0 if math.isfinite(max_loss) else float("inf"),
-        "max_loss_at_level": worst_level,
-        "max_loss_unbounded": unbounded,
-        "worst_hedged_value": float("-inf") if unbounded else float(hv[worst_i]),
+        "max_loss_pct": max_loss / v0,
+        "max_loss_at_level": float(pts[worst_i]),
+        "analysed_range": [0.0, float(top)],
+        "loss_unbounded_above": unbounded,
+        "worst_hedged_value": float(hv[worst_i]),
+        "hedged_value_at_put_strike": float(h_floor[0]),
         "floor_value": floor_value,
-        "floor_holds_net_of_premium": (not unbounded) and float(hv[worst_i]) >= floor_value - 1e-6,
+        "floor_holds_net_of_premium": bool(float(hv[: len(pts) - 1].min()) >= floor_value - 1e-6),
         "model_note": "portfolio value mapped from the index by the CAPM (Hull 8th ed. 17.4); an estimate",
     }
+    if unbounded:
+        out["unbounded_note"] = (
+            f"short calls exceed the portfolio's exposure: above the top strike the hedged value falls "
+            f"{-slope_right:,.2f} per point"
+        )
     if full_contracts:
         out["contracts_full_hedge"] = full_contracts
     return out
@@ -585,7 +599,8 @@ def build_strategy(
             extra["zero_cost_flex"] = flex
             net_unit = put_price - _f(call_row.get("bid"))
             extra["zero_cost_net_per_unit"] = net_unit
-            if abs(net_unit) > market.tick + 1e-12:
+            extra["zero_cost_tick"] = market.tick_at(put_price)
+            if abs(net_unit) > market.tick_at(put_price) + 1e-12:
                 warnings.append(
                     f"no listed call makes the collar zero-cost within one tick; nearest leaves "
                     f"{net_unit:+.2f} per unit"

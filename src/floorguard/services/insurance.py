@@ -1,0 +1,635 @@
+"""Insurance use cases: quote a policy draft, settle or mark it, multi-index hedge.
+
+``quote_policy(ctx, portfolio, request)`` runs the whole engine:
+
+1. value the portfolio with price provenance (user price, market data, the
+   configured fallback sources; missing prices refuse the quote; private
+   assets and cash are left out of the hedge and reported);
+2. estimate the portfolio beta against the hedge index (per position: the
+   user's beta, else a regression on the market-data history, else 1.0
+   flagged; exposure-weighted with shorts signed; implausible betas shrunk);
+3. price source: a real chain file (CBOE CSV) or, without one, a labelled
+   synthetic chain from the contract specification and a model surface;
+4. choose the instrument (SPX, XSP or SPY: least granularity error) unless
+   fixed, the listed expiry covering the term, the hedge notional and the
+   number of contracts;
+5. map the floor to a strike with the CAPM (Hull 17.4), pick the listed,
+   liquid strike that guarantees it, and build the strategy;
+6. return a :class:`~floorguard.domain.policy.PolicyDraft`.
+
+``settle_draft`` and ``mark_draft`` are thin wrappers over
+:mod:`floorguard.domain.settlement` for the settlement job and the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from floorguard.domain.hedging import (
+    InstrumentCandidate,
+    LiquidityLimits,
+    choose_instrument,
+    hedge_notional,
+    size_contracts,
+)
+from floorguard.domain.multi_index import MultiIndexHedge, multi_index_hedge
+from floorguard.domain.policy import STRATEGIES, PolicyDraft, PricingSource
+from floorguard.domain.portfolio import Portfolio, Position
+from floorguard.domain.settlement import SettlementResult, SettlementTerms, settle_policy
+from floorguard.domain.strategies import MarketInputs, StrategyParams, build_strategy, select_expiry
+from floorguard.domain.valuation import hedge_portfolio_beta, value_positions
+from floorguard.exceptions import (
+    DataError,
+    QuoteRefusedError,
+    SymbolNotFoundError,
+    ValidationError,
+)
+from floorguard.services.context import AppContext
+
+__all__ = [
+    "HEDGE_INSTRUMENTS",
+    "QuoteRequest",
+    "load_draft",
+    "multi_index_for_portfolio",
+    "quote_policy",
+    "settle_draft",
+]
+
+#: Option instruments on the same index, by hedge index.
+HEDGE_INSTRUMENTS: dict[str, tuple[str, ...]] = {"SPX": ("SPX", "XSP", "SPY")}
+
+#: Trading days of history behind the regression betas.
+BETA_LOOKBACK_DAYS = 756
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    """What the investor asks for.
+
+    Attributes
+    ----------
+    floor_pct : float
+        Floor as a fraction of today's hedged value, in (0, 1).
+    term_days : int
+        Requested term in calendar days (the policy runs to the first listed
+        expiry on or after it).
+    strategy : {"protective_put", "collar", "put_spread", "tail_hedge"}
+    index : str
+        Hedge index (``"SPX"``).
+    instrument : str or None
+        Fix the option instrument (``"SPX"``, ``"XSP"``, ``"SPY"``); default:
+        the best fit (or the chain's underlying when a chain is given).
+    chain_path : Path or None
+        CBOE delayed-quote CSV; without it a synthetic chain is used (labelled).
+    beta : float or None
+        Override the portfolio beta (``beta_source="provided"``).
+    index_level : float or None
+        Level of the hedge index for the synthetic chain (default: last close
+        from the market data, flagged when stale).
+    rate, dividend_yield, portfolio_dividend_yield : float or None
+        Continuously compounded per year; default: implied from the chain
+        (put-call parity) where possible, else the settings.
+    multiplier : float or None
+        Override the contract multiplier (non-standard contracts; flagged).
+    cap : float or None
+        Collar upside cap (0.05 = +5 % on the portfolio); None = zero-cost collar.
+    coverage : float
+        Share of the beta-adjusted exposure to hedge, (0, 1].
+    rounding : {"up", "down", "nearest"}
+        Contract rounding policy (``up`` never under-hedges).
+    lower_floor_pct : float or None
+        Put spread's short put level (portfolio fraction; default floor - 0.10).
+    tail_budget_pct : float
+        Tail hedge premium budget as a fraction of the portfolio.
+    vol : float or None
+        ATM volatility for the synthetic surface (default: last VIX close, else 0.20).
+    as_of : datetime or None
+        Quote time for a synthetic chain (default: now, UTC).
+    compounding : {"continuous", "simple"}
+        Compounding of the CAPM floor mapping (Hull's table uses simple).
+    """
+
+    floor_pct: float
+    term_days: int
+    strategy: str = "protective_put"
+    index: str = "SPX"
+    instrument: str | None = None
+    chain_path: Path | None = None
+    beta: float | None = None
+    index_level: float | None = None
+    rate: float | None = None
+    dividend_yield: float | None = None
+    portfolio_dividend_yield: float | None = None
+    multiplier: float | None = None
+    cap: float | None = None
+    coverage: float = 1.0
+    rounding: Literal["up", "down", "nearest"] = "up"
+    lower_floor_pct: float | None = None
+    tail_budget_pct: float = 0.005
+    vol: float | None = None
+    as_of: dt.datetime | None = None
+    compounding: Literal["continuous", "simple"] = "continuous"
+
+    def validate(self) -> None:
+        """Raise :class:`ValidationError` naming every bad field."""
+        from floorguard.exceptions import FieldError
+
+        errs: list[FieldError] = []
+
+        def bad(name: str, reason: str) -> None:
+            errs.append(FieldError(name, reason))
+
+        if not (isinstance(self.floor_pct, (int, float)) and 0.0 < self.floor_pct < 1.0):
+            bad("floor_pct", f"must be in (0, 1), got {self.floor_pct!r}")
+        if not (isinstance(self.term_days, int) and 1 <= self.term_days <= 3 * 365):
+            bad("term_days", f"must be an integer from 1 to 1095, got {self.term_days!r}")
+        if self.strategy not in STRATEGIES:
+            bad("strategy", f"must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
+        if self.index.upper() not in HEDGE_INSTRUMENTS:
+            bad("index", f"must be one of {', '.join(HEDGE_INSTRUMENTS)}, got {self.index!r}")
+        if not (0.0 < self.coverage <= 1.0):
+            bad("coverage", f"must be in (0, 1], got {self.coverage!r}")
+        for name in ("index_level", "multiplier", "vol"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                bad(name, f"must be > 0, got {v!r}")
+        for name in ("rate", "dividend_yield", "portfolio_dividend_yield"):
+            v = getattr(self, name)
+            if v is not None and not (math.isfinite(v) and -0.2 < v < 1.0):
+                bad(name, f"must be a per-year rate in (-0.2, 1), got {v!r}")
+        if self.beta is not None and not (math.isfinite(self.beta) and 0 < self.beta <= 10):
+            bad("beta", f"must be in (0, 10], got {self.beta!r}")
+        if self.cap is not None and not (math.isfinite(self.cap) and 0 < self.cap < 2):
+            bad("cap", f"must be in (0, 2), got {self.cap!r}")
+        if self.cap is not None and self.strategy != "collar":
+            bad("cap", "applies to the collar strategy only")
+        if not (0 < self.tail_budget_pct < 1):
+            bad("tail_budget_pct", f"must be in (0, 1), got {self.tail_budget_pct!r}")
+        if self.rounding not in ("up", "down", "nearest"):
+            bad("rounding", f"must be up, down or nearest, got {self.rounding!r}")
+        if self.chain_path is not None and not Path(self.chain_path).is_file():
+            bad("chain", f"no such file: {self.chain_path}")
+        if errs:
+            raise ValidationError("; ".join(str(e) for e in errs), errors=errs)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+def _price_positions(ctx: AppContext, positions: Sequence[Position]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Market prices for positions without a user price: (primary, fallback) maps."""
+    from floorguard.marketdata import PricePoint
+
+    market = ctx.market_data()
+    primary_name = market.sources[0].name
+    primary: dict[str, Any] = {}
+    fallback: dict[str, Any] = {}
+    for pos in positions:
+        if pos.price is not None:
+            continue
+        if pos.asset_type == "cash":
+            primary[pos.symbol] = PricePoint(pos.symbol, 1.0, _utc_now().date(), "cash")
+            continue
+        try:
+            point = market.last_price(pos.symbol)
+        except (SymbolNotFoundError, DataError):
+            continue  # value_positions lists every missing symbol
+        (primary if point.source == primary_name else fallback)[pos.symbol] = point
+    return primary, fallback
+
+
+def _regression_betas(
+    ctx: AppContext, positions: Sequence[Any], index: str, user_betas: dict[str, float | None]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Hybrid beta per hedged position against ``index`` on market-data history."""
+    from floorguard.core.risk import hybrid_beta
+
+    market = ctx.market_data()
+    with_history: list[str] = []
+    for p in positions:
+        if user_betas.get(p.symbol) is not None:
+            continue
+        try:
+            market.source_of(p.symbol)
+        except (SymbolNotFoundError, DataError):
+            continue
+        with_history.append(p.symbol)
+    info: dict[str, Any] = {"index": index, "lookback_days": BETA_LOOKBACK_DAYS, "symbols": with_history}
+    returns: pd.DataFrame | None = None
+    if with_history:
+        try:
+            closes = market.price_history([*with_history, index])
+        except (SymbolNotFoundError, DataError) as exc:
+            raise DataError(f"cannot load history for the betas: {exc}") from exc
+        last = closes[index].last_valid_index()
+        closes = closes.loc[:last].tail(BETA_LOOKBACK_DAYS + 1)
+        returns = closes.pct_change(fill_method=None).iloc[1:]
+        info["window"] = [closes.index[0].date().isoformat(), closes.index[-1].date().isoformat()]
+        info["provenance"] = closes.attrs.get("provenance", {})
+    out: dict[str, Any] = {}
+    empty = np.zeros(0)
+    for p in positions:
+        ub = user_betas.get(p.symbol)
+        if ub is not None:
+            out[p.symbol] = hybrid_beta(empty, None, provided_beta=ub)
+        elif returns is not None and p.symbol in with_history:
+            pair = returns[[p.symbol, index]].dropna()
+            out[p.symbol] = hybrid_beta(pair[p.symbol], pair[index] if len(pair) >= 3 else None)
+        else:
+            out[p.symbol] = hybrid_beta(empty, None, default_beta=1.0)
+    return out, info
+
+
+def _index_level(ctx: AppContext, index: str, request: QuoteRequest, as_of: dt.datetime) -> tuple[float, dict[str, Any], list[str]]:
+    if request.index_level is not None:
+        return float(request.index_level), {"source": "user", "as_of": as_of.date().isoformat()}, []
+    try:
+        point = ctx.market_data().last_price(index)
+    except (SymbolNotFoundError, DataError) as exc:
+        raise QuoteRefusedError(f"no level for the index {index}: {exc}; pass --index-level") from exc
+    warnings = []
+    age = (as_of.date() - point.as_of).days
+    if age > ctx.settings.stale_price_days:
+        warnings.append(
+            f"index level {point.price:.2f} is the last {point.source} close as of {point.as_of.isoformat()} "
+            f"({age} days old): pass --index-level for a current quote"
+        )
+    return float(point.price), {"source": point.source, "as_of": point.as_of.isoformat()}, warnings
+
+
+def _atm_vol(ctx: AppContext, request: QuoteRequest) -> tuple[float, str]:
+    if request.vol is not None:
+        return float(request.vol), "user"
+    try:
+        point = ctx.market_data().last_price("VIX")
+    except (SymbolNotFoundError, DataError):
+        return 0.20, "default 20% (no VIX in the market data)"
+    return float(point.price) / 100.0, f"VIX close {point.price:.2f} as of {point.as_of.isoformat()} ({point.source})"
+
+
+def _pm_quotes(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None]:
+    """Quotes of one expiry, one root (PM-settled SPXW preferred over AM SPX)."""
+    sub = chain.slice(expiry=expiry)
+    q = sub.quotes
+    roots = [r for r in q["root"].unique() if r]
+    root = None
+    if len(roots) > 1:
+        root = "SPXW" if "SPXW" in roots else sorted(roots)[0]
+        q = q[q["root"] == root]
+    elif roots:
+        root = roots[0]
+    return q.reset_index(drop=True), root
+
+
+# --------------------------------------------------------------------------- quote
+
+
+def quote_policy(
+    ctx: AppContext,
+    portfolio: Portfolio | Sequence[Position] | str | Path,
+    request: QuoteRequest,
+) -> PolicyDraft:
+    """Quote an insurance policy draft for a portfolio.
+
+    Parameters
+    ----------
+    ctx : AppContext
+    portfolio : Portfolio, sequence of Position, or str/Path
+        A portfolio, its positions, a CSV/JSON file or a stored portfolio name.
+    request : QuoteRequest
+
+    Returns
+    -------
+    PolicyDraft
+
+    Raises
+    ------
+    ValidationError
+        Bad request fields or portfolio file.
+    QuoteRefusedError
+        Missing prices, zero beta, no liquid strike, no expiry covering the term,
+        a notional above the configured limits.
+    """
+    from floorguard.domain.chains import implied_forward_and_dividend
+    from floorguard.domain.contracts import get_contract_spec, tick_size
+
+    request.validate()
+    settings = ctx.settings
+    if isinstance(portfolio, (str, Path)):
+        from floorguard.services.portfolios import resolve_portfolio
+
+        portfolio = resolve_portfolio(ctx, portfolio)
+    positions = list(portfolio.positions) if isinstance(portfolio, Portfolio) else list(portfolio)
+    name = portfolio.name if isinstance(portfolio, Portfolio) else "positions"
+    if not positions:
+        raise ValidationError.for_field("positions", "at least one position is needed")
+    index = request.index.upper()
+    warnings: list[str] = []
+
+    # 1. valuation
+    primary, fallback = _price_positions(ctx, positions)
+    valuation = value_positions(positions, primary, fallback)
+    warnings.extend(valuation.warnings)
+    v0 = valuation.hedged_value
+
+    # 2. beta
+    if request.beta is not None:
+        beta = float(request.beta)
+        beta_meta: dict[str, Any] = {"beta": beta, "beta_source": "provided",
+                                     "note": "portfolio beta given by the user"}
+    else:
+        user_betas = {p.symbol: p.user_beta for p in valuation.hedged_positions}
+        estimates, hist = _regression_betas(ctx, valuation.hedged_positions, index, user_betas)
+        hb = hedge_portfolio_beta(valuation, estimates)
+        beta = hb.beta
+        beta_meta = {**hb.to_dict(), "history": hist}
+        warnings.extend(hb.warnings)
+
+    # 3. price source and instrument
+    if request.chain_path is not None:
+        from floorguard.marketdata.cboe import read_cboe_csv
+
+        chain = read_cboe_csv(request.chain_path)
+        as_of = chain.as_of.tz_convert("UTC").to_pydatetime()
+        instrument = chain.underlying.upper()
+        if request.instrument is not None and request.instrument.upper() != instrument:
+            raise ValidationError.for_field(
+                "instrument", f"the chain is on {instrument}, not {request.instrument.upper()}"
+            )
+        spec = chain.spec or get_contract_spec(instrument)
+        if spec.underlying_index.upper() != index:
+            raise ValidationError.for_field("chain", f"the chain's index is {spec.underlying_index}, not {index}")
+        underlying_level = float(chain.spot)
+        multiplier = float(request.multiplier or spec.multiplier)
+        sizing = size_contracts(
+            hedge_notional(v0, beta, "partial" if request.coverage < 1 else "beta_adjusted",
+                           request.coverage).notional,
+            underlying_level, multiplier, request.rounding)
+        instrument_meta: dict[str, Any] = {"symbol": instrument, "reason": "the chain's underlying",
+                                           "sizing": sizing.to_dict()}
+        if request.index_level is not None:
+            warnings.append("--index-level ignored: the chain gives the underlying level")
+        index_level = underlying_level / spec.index_ratio
+        pricing = PricingSource("chain", f"{chain.source}:{Path(request.chain_path).name}",
+                                chain.as_of.isoformat(), False)
+        vol_note = "vendor implied volatilities of the chain (implied from the mid where missing)"
+    else:
+        as_of = (request.as_of or _utc_now()).astimezone(dt.timezone.utc)
+        index_level, level_meta, level_warn = _index_level(ctx, index, request, as_of)
+        warnings.extend(level_warn)
+        notional = hedge_notional(v0, beta, "partial" if request.coverage < 1 else "beta_adjusted",
+                                  request.coverage).notional
+        specs = {s: get_contract_spec(s) for s in HEDGE_INSTRUMENTS[index]}
+        cands = [InstrumentCandidate(s, index_level * sp.index_ratio, float(request.multiplier or sp.multiplier))
+                 for s, sp in specs.items()]
+        choice = choose_instrument(notional, cands, request.rounding, request.instrument)
+        instrument = choice.symbol
+        spec = specs[instrument]
+        sizing = choice.sizing
+        multiplier = sizing.multiplier
+        underlying_level = sizing.underlying_level
+        instrument_meta = choice.to_dict()
+        if not spec.index_ratio_exact:
+            warnings.append(f"{instrument} level taken as {spec.index_ratio:g} x {index} (approximate ratio)")
+        chain = None
+        pricing = None
+        vol_note = ""
+        instrument_meta["index_level"] = {"level": index_level, **level_meta}
+
+    rate_default = settings.risk_free_rate
+    term_end = (as_of + dt.timedelta(days=request.term_days))
+    if chain is not None:
+        live = [e for e in chain.expiries() if e > as_of.date()]
+        expiry_choice = select_expiry(live, term_end.date())
+        fwd = implied_forward_and_dividend(chain, expiry_choice.expiry, request.rate,
+                                           fallback_rate=rate_default,
+                                           fallback_dividend=settings.index_dividend_yield)
+        rate = float(request.rate) if request.rate is not None else fwd.rate
+        div = float(request.dividend_yield) if request.dividend_yield is not None else fwd.dividend_yield
+        rates_meta = {"rate": rate, "index_dividend_yield": div,
+                      "source": "user" if request.rate is not None and request.dividend_yield is not None
+                      else fwd.method, "forward": fwd.to_dict()}
+    else:
+        rate = float(request.rate) if request.rate is not None else rate_default
+        div = float(request.dividend_yield) if request.dividend_yield is not None else settings.index_dividend_yield
+        rates_meta = {"rate": rate, "index_dividend_yield": div,
+                      "source": "user" if request.rate is not None else "settings"}
+        from floorguard.core.pricing import ModelSurface
+        from floorguard.domain.chains import synthetic_chain
+
+        atm, vol_src = _atm_vol(ctx, request)
+        surface = ModelSurface(atm_vol=atm)
+        chain = synthetic_chain(spec, underlying_level, pd.Timestamp(as_of), surface, rate, div,
+                                horizon_days=max(60, request.term_days + 60))
+        live = [e for e in chain.expiries() if e > as_of.date()]
+        expiry_choice = select_expiry(live, term_end.date())
+        pricing = PricingSource("synthetic", f"synthetic chain, model surface (ATM vol {atm:.4f}: {vol_src})",
+                                chain.as_of.isoformat(), True)
+        vol_note = f"SYNTHETIC model surface, ATM vol {atm:.4f} from {vol_src}"
+        warnings.insert(0, "SYNTHETIC prices: model estimates from a volatility surface, not market quotes")
+    qp = (float(request.portfolio_dividend_yield) if request.portfolio_dividend_yield is not None
+          else settings.portfolio_dividend_yield)
+    if request.multiplier is not None and request.multiplier != spec.multiplier:
+        warnings.append(f"multiplier overridden to {request.multiplier:g} (listed {spec.multiplier:g})")
+
+    quotes, root = _pm_quotes(chain, expiry_choice.expiry)
+    t_years = chain.t_years(expiry_choice.expiry, root)
+    if t_years <= 0:
+        raise QuoteRefusedError(f"expiry {expiry_choice.expiry} has already settled at the quote time")
+
+    # notional limits
+    if sizing.achieved_notional > settings.max_insured_notional_per_index:
+        from floorguard.exceptions import LimitExceededError
+
+        raise LimitExceededError(
+            f"quote refused: insured notional {sizing.achieved_notional:,.0f} exceeds the per-index limit "
+            f"{settings.max_insured_notional_per_index:,.0f}"
+        )
+    if abs(sizing.over_hedge_pct) > 0.10:
+        warnings.append(
+            f"granularity: {sizing.contracts} contracts hedge {sizing.achieved_notional:,.0f} for a target "
+            f"of {sizing.target_notional:,.0f} ({sizing.over_hedge_pct:+.1%})"
+        )
+
+    market = MarketInputs(
+        underlying_symbol=instrument, underlying_level=underlying_level, rate=rate, dividend_yield=div,
+        expiry=expiry_choice.expiry, t_years=t_years, multiplier=multiplier,
+        tick=tick_size(spec, 1.0), tick_fn=lambda p: tick_size(spec, p),
+    )
+    params = StrategyParams(
+        floor_pct=float(request.floor_pct), portfolio_value=v0, beta=beta, contracts=sizing.contracts,
+        rate=rate, portfolio_dividend_yield=qp, index_dividend_yield=div, t_years=t_years,
+        compounding=request.compounding, cap=request.cap, lower_floor_pct=request.lower_floor_pct,
+        tail_budget_pct=request.tail_budget_pct,
+    )
+    limits = LiquidityLimits(settings.max_spread_pct, settings.min_open_interest, settings.min_volume)
+    result = build_strategy(request.strategy, quotes, market, params, limits)
+    warnings.extend(result.warnings)
+    if spec.style == "american":
+        warnings.append(f"{instrument} options are American: greeks are Black-Scholes-Merton approximations")
+    for leg in result.legs:
+        if leg.strike_reason and "liquidity" in leg.strike_reason:
+            warnings.append(f"{leg.kind} {leg.side}: {leg.strike_reason}")
+
+    settle_ts = chain.settles_at()[chain.quotes["expiry"] == pd.Timestamp(expiry_choice.expiry)]
+    end_utc = pd.Timestamp(settle_ts.max()).tz_convert("UTC").to_pydatetime()
+    start_utc = as_of.astimezone(dt.timezone.utc)
+    if end_utc.date() > term_end.date():
+        warnings.append(
+            f"term runs to the first listed expiry covering {request.term_days} days: "
+            f"{expiry_choice.expiry.isoformat()} ({(end_utc - start_utc).days} days)"
+        )
+    assumptions = {
+        "rate": rate,
+        "index_dividend_yield": div,
+        "portfolio_dividend_yield": qp,
+        "rates_source": rates_meta,
+        "compounding": request.compounding,
+        "t_years": t_years,
+        "floor_mapping": "CAPM, Hull 8th ed. section 17.4 (portfolio insurance for beta != 1)",
+        "capm_mapping": result.floor_mapping.to_dict(),
+        "volatility": vol_note,
+        "pricing_model": "Black-Scholes-Merton greeks; premiums at the ask (buy) and bid (sell), mid as estimate",
+        "liquidity_limits": {"max_spread_pct": limits.max_spread_pct,
+                             "min_open_interest": limits.min_open_interest,
+                             "min_volume": limits.min_volume},
+        "rounding": request.rounding,
+        "settlement_level": f"{instrument} settlement level (strike units)",
+    }
+    metadata = {
+        "portfolio": name,
+        "requested_term_days": request.term_days,
+        "valuation": valuation.to_dict(),
+        "beta": beta_meta,
+        "instrument": instrument_meta,
+        "sizing": sizing.to_dict(),
+        "expiry": expiry_choice.to_dict(),
+        "root": root,
+        "index_level": index_level,
+        "strike_choices": {k: v.to_dict() for k, v in result.strike_choices.items()},
+    }
+    return PolicyDraft(
+        portfolio_value=v0,
+        beta=beta,
+        coverage_notional=sizing.target_notional,
+        floor_pct=float(request.floor_pct),
+        start_utc=start_utc,
+        end_utc=end_utc,
+        strategy=request.strategy,
+        index_symbol=index,
+        put_leg=result.put_leg,
+        call_leg=result.call_leg,
+        premium_net=result.premium_net,
+        metadata=metadata,
+        legs=list(result.legs),
+        underlying_symbol=instrument,
+        underlying_level=underlying_level,
+        expiry=expiry_choice.expiry,
+        contract_spec={**spec.to_dict(), "multiplier": multiplier},
+        pricing_source=pricing,
+        premium_net_mid=result.premium_net_mid,
+        analytics=result.analytics,
+        assumptions=assumptions,
+        warnings=list(dict.fromkeys(warnings)),
+        coverage_ratio=float(request.coverage),
+    )
+
+
+# --------------------------------------------------------------------------- settle
+
+
+def load_draft(path: Path | str) -> PolicyDraft:
+    """Read a draft JSON file (a bare draft or the CLI's ``{"ok": true, "draft": ...}``).
+
+    Raises
+    ------
+    ValidationError
+        Unreadable file, invalid JSON or a malformed draft.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValidationError.for_field("draft", f"cannot read {p}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError.for_field("draft", f"{p} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    return PolicyDraft.from_dict(data)
+
+
+def settle_draft(
+    draft: PolicyDraft,
+    final_portfolio_value: float,
+    final_index_level: float,
+    terms: SettlementTerms | None = None,
+) -> SettlementResult:
+    """Settlement of a draft at expiry (see :func:`floorguard.domain.settlement.settle`).
+
+    ``final_index_level`` is the settlement level of the draft's option
+    underlying (``draft.underlying_symbol``), in strike units.
+    """
+    return settle_policy(draft, final_portfolio_value, final_index_level, terms)
+
+
+# --------------------------------------------------------------------------- multi-index
+
+
+def multi_index_for_portfolio(
+    ctx: AppContext,
+    portfolio: Portfolio | str | Path,
+    indices: Sequence[str] = ("SPX", "IXIC"),
+    term_days: int = 30,
+    lookback_days: int = BETA_LOOKBACK_DAYS,
+) -> MultiIndexHedge:
+    """Variance-minimising mix of index hedges for a portfolio (seed section 13).
+
+    Portfolio returns are the constant-weight mix of its priced positions'
+    returns (today's weights) over the last ``lookback_days`` common to every
+    series; positions without history are left out and reported in the
+    warnings.
+    """
+    if isinstance(portfolio, (str, Path)):
+        from floorguard.services.portfolios import resolve_portfolio
+
+        portfolio = resolve_portfolio(ctx, portfolio)
+    primary, fallback = _price_positions(ctx, portfolio.positions)
+    valuation = value_positions(list(portfolio.positions), primary, fallback)
+    market = ctx.market_data()
+    hist_syms: list[str] = []
+    left_out: list[str] = []
+    for p in valuation.hedged_positions:
+        try:
+            market.source_of(p.symbol)
+            hist_syms.append(p.symbol)
+        except (SymbolNotFoundError, DataError):
+            left_out.append(p.symbol)
+    if not hist_syms:
+        raise QuoteRefusedError("no position has a price history: a multi-index hedge needs returns")
+    idx = [s.upper() for s in indices]
+    closes = market.price_history([*hist_syms, *idx]).dropna()
+    closes = closes.tail(lookback_days + 1)
+    rets = closes.pct_change(fill_method=None).iloc[1:]
+    mv = {p.symbol: p.market_value for p in valuation.hedged_positions if p.symbol in hist_syms}
+    total = sum(mv.values())
+    w = np.array([mv[s] / total for s in hist_syms])
+    y = rets[hist_syms].to_numpy() @ w
+    res = multi_index_hedge(y, rets[idx].to_numpy(), idx, valuation.hedged_value, term_days / 365.0)
+    window = f"{closes.index[0].date().isoformat()}..{closes.index[-1].date().isoformat()}"
+    extra = [f"returns window {window} ({res.observations} days, common to all series)"]
+    if left_out:
+        extra.append(f"no history, left out of the regression: {', '.join(left_out)}")
+    return replace(res, warnings=[*res.warnings, *extra])
