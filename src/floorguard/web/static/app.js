@@ -126,6 +126,16 @@
     return tag(label, synthetic ? "synth" : "real", "pricing source: " + (source || "unknown"));
   }
 
+  // First present value among dotted key paths: pick(obj, ["a.b", "c"], dflt).
+  function pick(obj, keys, dflt) {
+    for (var i = 0; i < keys.length; i++) {
+      var parts = keys[i].split("."), v = obj;
+      for (var j = 0; j < parts.length && v !== null && v !== undefined; j++) v = v[parts[j]];
+      if (v !== undefined && v !== null) return v;
+    }
+    return dflt === undefined ? null : dflt;
+  }
+
   // ---------------------------------------------------------------- formatting
   function isNum(v) { return typeof v === "number" && isFinite(v); }
   var fmt = {
@@ -155,16 +165,24 @@
     var card = document.querySelector('[data-panel="' + name + '"]');
     if (!card) throw new Error("no panel " + name);
     var body = card.querySelector(".panel-body") || card;
+    var runs = 0;
     function run() {
+      var mine = ++runs;
       card.dataset.state = "loading";
-      clear(body).appendChild(el("div", { class: "loading", role: "status" }, el("span", { class: "spinner" }), "Loading…"));
+      var spinner = el("div", { class: "loading", role: "status" }, el("span", { class: "spinner" }), "Loading…");
+      // Each run renders into its own box: a superseded run's late render lands in a detached node.
+      var box = el("div", { class: "panel-content" });
+      clear(body).appendChild(spinner);
+      body.appendChild(box);
       var p;
-      try { p = Promise.resolve(loader(body, card)); } catch (e) { p = Promise.reject(e); }
+      try { p = Promise.resolve(loader(box, card)); } catch (e) { p = Promise.reject(e); }
       return p.then(function (result) {
-        if (card.dataset.state === "loading" && body.querySelector(".loading")) clear(body);
+        if (mine !== runs) return result;      // a newer run owns the panel now
+        if (spinner.parentNode) spinner.parentNode.removeChild(spinner);
         card.dataset.state = "ready";
         return result;
       }, function (err) {
+        if (mine !== runs) return;
         showError(body, err, run);
         card.dataset.state = "error";
       });
@@ -221,6 +239,7 @@
       clear(node).appendChild(el("div", { class: "error-box" }, "Charts are unavailable: the Plotly bundle did not load."));
       return;
     }
+    if (!document.body.contains(node)) return;   // a superseded render
     var entry = { node: node, traces: traces, layout: layout, config: config };
     charts = charts.filter(function (c) { return c.node !== node && document.body.contains(c.node); });
     charts.push(entry);
@@ -329,7 +348,7 @@
   window.FG = {
     api: api, ApiError: ApiError, token: token, setToken: setToken, clearToken: clearToken,
     el: el, clear: clear, $: $, table: table, kpi: kpi, tag: tag, estimateTag: estimateTag, sourceTag: sourceTag,
-    fmt: fmt, isNum: isNum, panel: panel, rerun: rerun, errorBox: errorBox, showError: showError,
+    fmt: fmt, isNum: isNum, pick: pick, panel: panel, rerun: rerun, errorBox: errorBox, showError: showError,
     plot: plot, palette: palette, cssVar: cssVar, isDark: isDark,
     me: me, portfolios: portfolios, loadPicker: loadPicker, portfolioId: portfolioId, setPortfolioId: setPortfolioId,
     onPortfolioChange: onPortfolioChange, requirePortfolio: requirePortfolio, onReady: onReady

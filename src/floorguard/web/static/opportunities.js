@@ -7,14 +7,7 @@
   var PRESETS = ["mild", "base", "severe", "tail"];
   var PRESET_LABELS = ["Mild", "Base", "Severe", "Tail"];
 
-  function pick(obj, keys, dflt) {
-    for (var i = 0; i < keys.length; i++) {
-      var parts = keys[i].split("."), v = obj;
-      for (var j = 0; j < parts.length && v !== null && v !== undefined; j++) v = v[parts[j]];
-      if (v !== undefined && v !== null) return v;
-    }
-    return dflt === undefined ? null : dflt;
-  }
+  var pick = FG.pick;
 
   function notAvailable(what) {
     return function (err) {

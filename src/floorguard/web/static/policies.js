@@ -4,14 +4,7 @@
   "use strict";
   var FG = window.FG, el = FG.el, fmt = FG.fmt;
 
-  function pick(obj, keys, dflt) {
-    for (var i = 0; i < keys.length; i++) {
-      var parts = keys[i].split("."), v = obj;
-      for (var j = 0; j < parts.length && v !== null && v !== undefined; j++) v = v[parts[j]];
-      if (v !== undefined && v !== null) return v;
-    }
-    return dflt === undefined ? null : dflt;
-  }
+  var pick = FG.pick;
   var STATUS_KIND = { active: "good", settled: "info", expired: "", partially_bound: "warn", cancelled: "", breached: "bad" };
 
   function listOf(data) { return Array.isArray(data) ? data : (data.policies || data.items || []); }

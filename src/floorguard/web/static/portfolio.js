@@ -3,19 +3,13 @@
   "use strict";
   var FG = window.FG, el = FG.el, fmt = FG.fmt;
 
-  function pick(obj, keys, dflt) {
-    for (var i = 0; i < keys.length; i++) {
-      if (obj && obj[keys[i]] !== undefined && obj[keys[i]] !== null) return obj[keys[i]];
-    }
-    return dflt === undefined ? null : dflt;
-  }
-  FG.pick = pick;
+  var pick = FG.pick;
 
   var current = null;  // the loaded portfolio payload
 
   function loadPortfolio() {
     return FG.requirePortfolio().then(function (id) {
-      return FG.api("/api/portfolios/" + encodeURIComponent(id));
+      return FG.api("/ui/api/portfolios/" + encodeURIComponent(id) + "/valuation");
     }).then(function (p) { current = p; return p; });
   }
 
@@ -23,14 +17,14 @@
 
   function renderSummary(body, p) {
     var pos = positionsOf(p);
-    var total = pick(p, ["total_value", "market_value", "value"]);
+    var total = pick(p, ["net_value", "valuation.net_value", "total_value", "market_value", "value"]);
     if (total === null) total = pos.reduce(function (s, r) { return s + (pick(r, ["market_value", "value"], 0) || 0); }, 0);
-    var stale = pos.filter(function (r) { return (pick(r, ["flags", "quality_flags"], []) || []).length; }).length;
+    var stale = pos.filter(function (r) { return (r.flags || []).filter(function (f) { return f !== "old_price"; }).length; }).length;
     body.appendChild(el("div", { class: "kpis" },
       FG.kpi("Name", p.name || ("#" + p.id)),
       FG.kpi("Market value", fmt.money(total), pick(p, ["as_of", "valued_at"]) ? "as of " + fmt.date(pick(p, ["as_of", "valued_at"])) : null, { id: "kpi-total" }),
       FG.kpi("Positions", String(pos.length)),
-      FG.kpi("Flagged prices", String(stale), stale ? "see the data-quality panel" : "none")));
+      FG.kpi("Flagged histories", String(stale), stale ? "see the data-quality panel" : "no stale prices or gaps")));
   }
 
   function renderPositions(body, p) {
@@ -61,20 +55,29 @@
 
   function renderQuality(body, p) {
     var pos = positionsOf(p);
-    var quality = pick(p, ["quality", "data_quality"], null);
-    if (quality && quality.summary) body.appendChild(el("p", { class: "muted" }, quality.summary));
+    var quality = pick(p, ["quality"], {}) || {};
+    var issues = quality.issues || {};
+    body.appendChild(el("p", { class: "muted small" }, "Flags come from the last " + (quality.window_days || 365) +
+      " days of each symbol's history before its price date: stale = at least " + (quality.stale_days || 5) +
+      " unchanged closes in a row, gap = missing trading days, old price = last close more than " + (quality.stale_days || 5) + " days before today."));
+    var sources = pick(p, ["sources"], {}) || {};
+    Object.keys(sources).forEach(function (k) { body.appendChild(el("div", { class: "small" }, FG.tag(k, "info"), " ", sources[k])); });
     body.appendChild(FG.table([
       { label: "Symbol", key: "symbol" },
       { label: "Price source", fmt: function (r) {
         var src = pick(r, ["price_source", "source", "provider"], "–");
         return String(src).indexOf("provided") >= 0 || String(src).indexOf("csv") >= 0 ? FG.tag(String(src), "info") : FG.tag(String(src));
       } },
-      { label: "Price date", fmt: function (r) { return fmt.date(pick(r, ["price_date", "as_of", "price_as_of"])); } },
+      { label: "Price date", fmt: function (r) { return fmt.date(pick(r, ["price_as_of", "price_date", "as_of"])); } },
+      { label: "Age (days)", num: true, fmt: function (r) { return FG.isNum(r.age_days) ? fmt.int(r.age_days) : "–"; } },
       { label: "Flags", fmt: function (r) {
         var flags = pick(r, ["flags", "quality_flags"], []) || [];
         if (!flags.length) return FG.tag("ok", "good");
+        var detail = (issues[r.symbol] || []).map(function (i) {
+          return i.kind + (i.start ? " " + i.start + (i.end && i.end !== i.start ? "→" + i.end : "") : "") + (i.count ? " (" + i.count + ")" : "") + (i.detail ? ": " + i.detail : "");
+        }).join("; ");
         return el("span", { class: "flags" }, flags.map(function (f) {
-          return FG.tag(typeof f === "string" ? f : (f.code || f.flag || JSON.stringify(f)), "warn", typeof f === "string" ? null : f.detail || f.reason);
+          return FG.tag(f.replace(/_/g, " "), f === "old_price" ? "info" : "warn", detail || null);
         }));
       } }
     ], pos, { id: "quality-table" }));

@@ -1,0 +1,180 @@
+"""JSON the dashboard needs that the public API does not shape for a page.
+
+Two routes, authenticated with the API's own bearer dependency:
+
+* a stored portfolio valued position by position (price, source, as-of date,
+  value, weight) with the data-quality flags of each market-priced symbol's
+  recent history;
+* the underwater (drawdown) curve of the portfolio's public sleeve held at
+  today's weights over a window, the series behind the risk report's
+  ``max_drawdown`` (the report itself carries only the summary).
+ The figures come from the services
+(:func:`floorguard.services.portfolios.value_portfolio`,
+:func:`floorguard.marketdata.check_quality`); this module only assembles them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Path, Query
+
+from floorguard.api.deps import CtxDep, UserDep
+from floorguard.core.risk import drawdown_series, simple_returns
+from floorguard.exceptions import DataError, ValidationError
+from floorguard.marketdata import check_quality
+from floorguard.services import user_portfolios
+from floorguard.services.portfolios import value_portfolio
+
+__all__ = ["QUALITY_WINDOW_DAYS", "drawdown_payload", "router", "valuation_payload"]
+
+#: Calendar days of history checked for data-quality issues before each price.
+QUALITY_WINDOW_DAYS = 365
+
+router = APIRouter(prefix="/ui/api", tags=["dashboard"], include_in_schema=False)
+
+PortfolioId = Annotated[int, Path(ge=1, le=2**31 - 1, description="Portfolio id")]
+
+
+def valuation_payload(ctx: Any, portfolio: Any, today: dt.date | None = None) -> dict[str, Any]:
+    """Valuation of ``portfolio`` plus per-symbol data-quality flags.
+
+    Parameters
+    ----------
+    ctx : AppContext
+        Gives the market data and settings.
+    portfolio : floorguard.domain.portfolio.Portfolio
+        A stored portfolio (its ``id`` is echoed back).
+    today : datetime.date, optional
+        Reference date for the age of each price (defaults to today, UTC).
+
+    Returns
+    -------
+    dict
+        ``valuation.to_dict()`` keys, plus ``id`` and, per position,
+        ``age_days`` (calendar days since the price's date) and ``flags``
+        (``"stale"``, ``"gap"``, ``"nan"``, ``"non_positive"`` found in the
+        last :data:`QUALITY_WINDOW_DAYS` days of history, and ``"old_price"``
+        when the price is older than ``settings.stale_price_days``).
+    """
+    today = today or dt.datetime.now(dt.UTC).date()
+    stale_days = int(ctx.settings.stale_price_days)
+    valuation = value_portfolio(ctx, portfolio)
+    out = valuation.to_dict()
+    out["id"] = getattr(portfolio, "id", None)
+    market = ctx.market_data()
+    issues_by_symbol: dict[str, list[dict[str, Any]]] = {}
+    for pos in out["positions"]:
+        flags: list[str] = []
+        as_of = valuation_date(pos.get("price_as_of"))
+        pos["age_days"] = (today - as_of).days if as_of else None
+        if pos.get("price_source") != "user" and as_of is not None:
+            start = as_of - dt.timedelta(days=QUALITY_WINDOW_DAYS)
+            try:
+                history = market.price_history(pos["symbol"], start, as_of)
+            except DataError as exc:
+                flags.append("no_history")
+                issues_by_symbol[pos["symbol"]] = [{"kind": "no_history", "detail": str(exc)}]
+            else:
+                report = check_quality(history, stale_days=stale_days)
+                flags.extend(report.flags(pos["symbol"]))
+                if report.issues:
+                    issues_by_symbol[pos["symbol"]] = [i.to_dict() for i in report.issues]
+        if pos["age_days"] is not None and pos["age_days"] > stale_days:
+            flags.append("old_price")
+        pos["flags"] = flags
+    out["quality"] = {
+        "stale_days": stale_days,
+        "window_days": QUALITY_WINDOW_DAYS,
+        "as_of": today.isoformat(),
+        "issues": issues_by_symbol,
+    }
+    return out
+
+
+def valuation_date(value: Any) -> dt.date | None:
+    """Parse an ISO date (or pass a date through); ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+@router.get("/portfolios/{portfolio_id}/valuation", summary="A portfolio valued, with provenance and quality flags")
+def portfolio_valuation(portfolio_id: PortfolioId, ctx: CtxDep, user: UserDep) -> dict[str, Any]:
+    """The caller's portfolio, valued; another user's id is a 404."""
+    portfolio = user_portfolios.get_portfolio(ctx, user, portfolio_id)
+    return valuation_payload(ctx, portfolio)
+
+
+def drawdown_payload(
+    ctx: Any, portfolio: Any, symbols: list[str], start: dt.date, end: dt.date
+) -> dict[str, Any]:
+    """Drawdown curve of ``symbols`` of ``portfolio`` held at today's values.
+
+    Parameters
+    ----------
+    ctx : AppContext
+    portfolio : Portfolio
+        A stored portfolio; ``symbols`` must be among its positions.
+    symbols : list of str
+        The sleeve (the risk report's ``metadata.public_positions``).
+    start, end : datetime.date
+        First and last return date (the report's ``metadata.window``).
+
+    Returns
+    -------
+    dict
+        ``dates`` (ISO, shape (T,)), ``drawdown`` (negative fractions, shape
+        (T,)), ``weights`` (today's value weights of the sleeve),
+        ``max_drawdown`` (the minimum of the curve) and ``observations``.
+    """
+    if not symbols:
+        raise ValidationError.for_field("symbols", "must name at least one position")
+    if start >= end:
+        raise ValidationError.for_field("start", f"must be before end ({start} >= {end})")
+    valuation = value_portfolio(ctx, portfolio)
+    values = {p.symbol: p.value for p in valuation.positions}
+    unknown = [s for s in symbols if s not in values]
+    if unknown:
+        raise ValidationError.for_field("symbols", f"not positions of this portfolio: {', '.join(unknown)}")
+    held = np.array([values[s] for s in symbols], dtype=np.float64)
+    total = float(held.sum())
+    if total <= 0:
+        raise ValidationError.for_field("symbols", "the sleeve's net value is not positive")
+    weights = held / total
+    # a few days before ``start`` so its first return has a predecessor price
+    prices = ctx.market_data().price_history(symbols, start - dt.timedelta(days=10), end)
+    rets = simple_returns(prices)
+    window = rets.loc[(rets.index >= str(start)) & (rets.index <= str(end))].dropna()
+    if window.empty:
+        raise DataError(f"no complete daily returns of {', '.join(symbols)} between {start} and {end}")
+    portfolio_returns = window.to_numpy(dtype=np.float64) @ weights
+    dd = np.asarray(drawdown_series(portfolio_returns), dtype=np.float64)
+    return {
+        "dates": [d.date().isoformat() for d in window.index],
+        "drawdown": dd.tolist(),
+        "weights": dict(zip(symbols, weights.tolist(), strict=True)),
+        "max_drawdown": float(dd.min()),
+        "observations": int(dd.size),
+        "start": window.index[0].date().isoformat(),
+        "end": window.index[-1].date().isoformat(),
+    }
+
+
+@router.get("/portfolios/{portfolio_id}/drawdown", summary="Drawdown curve of a portfolio's sleeve")
+def portfolio_drawdown(
+    portfolio_id: PortfolioId,
+    ctx: CtxDep,
+    user: UserDep,
+    start: Annotated[dt.date, Query(description="First return date (ISO)")],
+    end: Annotated[dt.date, Query(description="Last return date (ISO)")],
+    symbols: Annotated[str, Query(max_length=4000, description="Comma-separated positions")],
+) -> dict[str, Any]:
+    """The caller's portfolio only; another user's id is a 404."""
+    portfolio = user_portfolios.get_portfolio(ctx, user, portfolio_id)
+    names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    return drawdown_payload(ctx, portfolio, names, start, end)
