@@ -29,6 +29,7 @@ from floorguard.exceptions import ConfigurationError, ValidationError
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "load_models",
     "alembic_config",
     "check_connection",
     "current_revision",
@@ -164,6 +165,28 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 # ---------------------------------------------------------------- migrations
+_NOT_MODELS = {"db", "types", "cache", "repositories"}
+
+
+def load_models() -> Any:
+    """Import every model module of ``floorguard.persistence``; return ``Base.metadata``.
+
+    Models live in ``orm.py`` and in other modules of this package that
+    subclass ``orm.Base`` (``lifecycle.py``, ...). Alembic's autogenerate and
+    the schema-drift test need all of them registered.
+    """
+    import importlib
+    import pkgutil
+
+    import floorguard.persistence as package
+    from floorguard.persistence.orm import Base
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in _NOT_MODELS and not info.ispkg:
+            importlib.import_module(f"floorguard.persistence.{info.name}")
+    return Base.metadata
+
+
 def alembic_config(url: str | URL | None = None, *, connection: Any = None) -> Any:
     """An Alembic ``Config`` pointing at the packaged migrations."""
     from alembic.config import Config

@@ -199,6 +199,12 @@ class PortfolioSnapshot(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     source: Mapped[str] = mapped_column(sa.String(32), default="bundled")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # added by migration 0200_risk_sector_metrics (written by services.risk)
+    sector_exposure: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    hhi: Mapped[float | None] = mapped_column(sa.Numeric(10, 4, asdecimal=False))
+    effective_positions: Mapped[float | None] = mapped_column(sa.Numeric(10, 4, asdecimal=False))
+    top_3_concentration: Mapped[float | None] = mapped_column(sa.Numeric(10, 4, asdecimal=False))
+    top_10_concentration: Mapped[float | None] = mapped_column(sa.Numeric(10, 4, asdecimal=False))
 
 
 class InsurancePolicy(Base):

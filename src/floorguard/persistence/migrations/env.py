@@ -19,12 +19,12 @@ from alembic import context
 
 import sqlalchemy as sa
 
-from floorguard.persistence.db import make_engine
-from floorguard.persistence.orm import Base
+from floorguard.persistence.db import load_models, make_engine
 from floorguard.persistence.types import Money, UTCDateTime
 
 config = context.config
-target_metadata = Base.metadata
+# every model module of floorguard.persistence (orm, lifecycle, ...)
+target_metadata = load_models()
 
 
 def _url() -> str:
