@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "_users",
     "_pricing",
     "_chain",
+    "_risk",
     "_insurance",
 ]
 
