@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -66,6 +67,9 @@ __all__ = [
 
 #: Option instruments on the same index, by hedge index.
 HEDGE_INSTRUMENTS: dict[str, tuple[str, ...]] = {"SPX": ("SPX", "XSP", "SPY")}
+
+#: Covering expiries tried in turn when the first cannot implement the strategy (illiquid).
+MAX_EXPIRY_TRIES = 3
 
 #: Trading days of history behind the regression betas.
 BETA_LOOKBACK_DAYS = 756
@@ -294,6 +298,19 @@ def _pm_quotes(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None]:
     return q.reset_index(drop=True), root
 
 
+@functools.lru_cache(maxsize=8)
+def _read_chain_cached(path: str, mtime_ns: int, size: int) -> Any:
+    from floorguard.marketdata.cboe import read_cboe_csv
+
+    return read_cboe_csv(path)
+
+
+def _read_chain(path: Path) -> Any:
+    """Read a CBOE CSV, cached on (path, modification time, size)."""
+    st = path.stat()
+    return _read_chain_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
 # --------------------------------------------------------------------------- quote
 
 
@@ -360,9 +377,7 @@ def quote_policy(
 
     # 3. price source and instrument
     if request.chain_path is not None:
-        from floorguard.marketdata.cboe import read_cboe_csv
-
-        chain = read_cboe_csv(request.chain_path)
+        chain = _read_chain(Path(request.chain_path))
         as_of = chain.as_of.tz_convert("UTC").to_pydatetime()
         instrument = chain.underlying.upper()
         if request.instrument is not None and request.instrument.upper() != instrument:
@@ -410,32 +425,21 @@ def quote_policy(
         instrument_meta["index_level"] = {"level": index_level, **level_meta}
 
     rate_default = settings.risk_free_rate
-    term_end = (as_of + dt.timedelta(days=request.term_days))
-    if chain is not None:
-        live = [e for e in chain.expiries() if e > as_of.date()]
-        expiry_choice = select_expiry(live, term_end.date())
-        fwd = implied_forward_and_dividend(chain, expiry_choice.expiry, request.rate,
-                                           fallback_rate=rate_default,
-                                           fallback_dividend=settings.index_dividend_yield)
-        rate = float(request.rate) if request.rate is not None else fwd.rate
-        div = float(request.dividend_yield) if request.dividend_yield is not None else fwd.dividend_yield
-        rates_meta = {"rate": rate, "index_dividend_yield": div,
-                      "source": "user" if request.rate is not None and request.dividend_yield is not None
-                      else fwd.method, "forward": fwd.to_dict()}
-    else:
-        rate = float(request.rate) if request.rate is not None else rate_default
-        div = float(request.dividend_yield) if request.dividend_yield is not None else settings.index_dividend_yield
-        rates_meta = {"rate": rate, "index_dividend_yield": div,
-                      "source": "user" if request.rate is not None else "settings"}
+    # the term is counted in the exchange's local calendar days
+    local_start = pd.Timestamp(as_of).tz_convert(spec.timezone)
+    term_end = (local_start + pd.Timedelta(days=request.term_days)).to_pydatetime()
+    synthetic_meta: tuple[float, str] | None = None
+    if chain is None:
         from floorguard.core.pricing import ModelSurface
         from floorguard.domain.chains import synthetic_chain
 
+        rate0 = float(request.rate) if request.rate is not None else rate_default
+        div0 = float(request.dividend_yield) if request.dividend_yield is not None else settings.index_dividend_yield
         atm, vol_src = _atm_vol(ctx, request)
         surface = ModelSurface(atm_vol=atm)
-        chain = synthetic_chain(spec, underlying_level, pd.Timestamp(as_of), surface, rate, div,
+        chain = synthetic_chain(spec, underlying_level, pd.Timestamp(as_of), surface, rate0, div0,
                                 horizon_days=max(60, request.term_days + 60))
-        live = [e for e in chain.expiries() if e > as_of.date()]
-        expiry_choice = select_expiry(live, term_end.date())
+        synthetic_meta = (atm, vol_src)
         pricing = PricingSource("synthetic", f"synthetic chain, model surface (ATM vol {atm:.4f}: {vol_src})",
                                 chain.as_of.isoformat(), True)
         vol_note = f"SYNTHETIC model surface, ATM vol {atm:.4f} from {vol_src}"
@@ -444,11 +448,6 @@ def quote_policy(
           else settings.portfolio_dividend_yield)
     if request.multiplier is not None and request.multiplier != spec.multiplier:
         warnings.append(f"multiplier overridden to {request.multiplier:g} (listed {spec.multiplier:g})")
-
-    quotes, root = _pm_quotes(chain, expiry_choice.expiry)
-    t_years = chain.t_years(expiry_choice.expiry, root)
-    if t_years <= 0:
-        raise QuoteRefusedError(f"expiry {expiry_choice.expiry} has already settled at the quote time")
 
     # notional limits
     if sizing.achieved_notional > settings.max_insured_notional_per_index:
@@ -463,20 +462,58 @@ def quote_policy(
             f"granularity: {sizing.contracts} contracts hedge {sizing.achieved_notional:,.0f} for a target "
             f"of {sizing.target_notional:,.0f} ({sizing.over_hedge_pct:+.1%})"
         )
-
-    market = MarketInputs(
-        underlying_symbol=instrument, underlying_level=underlying_level, rate=rate, dividend_yield=div,
-        expiry=expiry_choice.expiry, t_years=t_years, multiplier=multiplier,
-        tick=tick_size(spec, 1.0), tick_fn=lambda p: tick_size(spec, p),
-    )
-    params = StrategyParams(
-        floor_pct=float(request.floor_pct), portfolio_value=v0, beta=beta, contracts=sizing.contracts,
-        rate=rate, portfolio_dividend_yield=qp, index_dividend_yield=div, t_years=t_years,
-        compounding=request.compounding, cap=request.cap, lower_floor_pct=request.lower_floor_pct,
-        tail_budget_pct=request.tail_budget_pct,
-    )
     limits = LiquidityLimits(settings.max_spread_pct, settings.min_open_interest, settings.min_volume)
-    result = build_strategy(request.strategy, quotes, market, params, limits)
+
+    live = [e for e in chain.expiries() if e > local_start.date()]
+    expiry_choice = select_expiry(live, term_end.date())
+    covering = [e for e in sorted(live) if e >= expiry_choice.expiry][:MAX_EXPIRY_TRIES]
+    failures: list[str] = []
+    result = None
+    for expiry in covering:
+        if synthetic_meta is None:
+            fwd = implied_forward_and_dividend(chain, expiry, request.rate, fallback_rate=rate_default,
+                                               fallback_dividend=settings.index_dividend_yield)
+            rate = float(request.rate) if request.rate is not None else fwd.rate
+            div = float(request.dividend_yield) if request.dividend_yield is not None else fwd.dividend_yield
+            rates_meta = {"rate": rate, "index_dividend_yield": div,
+                          "source": "user" if request.rate is not None and request.dividend_yield is not None
+                          else fwd.method, "forward": fwd.to_dict()}
+        else:
+            rate, div = rate0, div0
+            rates_meta = {"rate": rate, "index_dividend_yield": div,
+                          "source": "user" if request.rate is not None else "settings"}
+        quotes, root = _pm_quotes(chain, expiry)
+        t_years = chain.t_years(expiry, root)
+        if t_years <= 0:
+            failures.append(f"{expiry.isoformat()}: already settled at the quote time")
+            continue
+        market = MarketInputs(
+            underlying_symbol=instrument, underlying_level=underlying_level, rate=rate, dividend_yield=div,
+            expiry=expiry, t_years=t_years, multiplier=multiplier,
+            tick=tick_size(spec, 1.0), tick_fn=lambda p: tick_size(spec, p),
+        )
+        params = StrategyParams(
+            floor_pct=float(request.floor_pct), portfolio_value=v0, beta=beta, contracts=sizing.contracts,
+            rate=rate, portfolio_dividend_yield=qp, index_dividend_yield=div, t_years=t_years,
+            compounding=request.compounding, cap=request.cap, lower_floor_pct=request.lower_floor_pct,
+            tail_budget_pct=request.tail_budget_pct,
+        )
+        try:
+            result = build_strategy(request.strategy, quotes, market, params, limits)
+        except QuoteRefusedError as exc:
+            failures.append(f"{expiry.isoformat()}: {exc}")
+            continue
+        break
+    if result is None:
+        raise QuoteRefusedError(
+            f"quote refused: no listed expiry covering the term can implement the {request.strategy} "
+            f"({'; '.join(failures)})"
+        )
+    if failures:
+        warnings.append(
+            f"expiry {expiry.isoformat()} used instead of an earlier covering expiry: " + "; ".join(failures)
+        )
+        expiry_choice = select_expiry(live, expiry)
     warnings.extend(result.warnings)
     if spec.style == "american":
         warnings.append(f"{instrument} options are American: greeks are Black-Scholes-Merton approximations")
@@ -484,12 +521,12 @@ def quote_policy(
         if leg.strike_reason and "liquidity" in leg.strike_reason:
             warnings.append(f"{leg.kind} {leg.side}: {leg.strike_reason}")
 
-    settle_ts = chain.settles_at()[chain.quotes["expiry"] == pd.Timestamp(expiry_choice.expiry)]
+    settle_ts = chain.settles_at()[chain.quotes["expiry"] == pd.Timestamp(expiry)]
     end_utc = pd.Timestamp(settle_ts.max()).tz_convert("UTC").to_pydatetime()
     start_utc = as_of.astimezone(dt.timezone.utc)
     if end_utc.date() > term_end.date():
         warnings.append(
-            f"term runs to the first listed expiry covering {request.term_days} days: "
+            f"term runs past the requested {request.term_days} days to the option expiry "
             f"{expiry_choice.expiry.isoformat()} ({(end_utc - start_utc).days} days)"
         )
     assumptions = {
