@@ -1,0 +1,106 @@
+"""``floorguard quote`` / ``payoff`` / ``hedge-mix`` end to end through the CLI.
+
+Payoff numbers are recomputed by hand from the draft's legs (seed section 11).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from floorguard.cli import build_app, main
+
+PORTFOLIO = """symbol,quantity,price,asset_type,beta,sector
+AAPL,300,,equity,,
+MSFT,150,,equity,,
+CUSTOMFUND,2000,95.5,custom,0.9,
+"""
+
+
+@pytest.fixture()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FLOORGUARD_DATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FLOORGUARD_ENV", "test")
+    p = tmp_path / "p.csv"
+    p.write_text(PORTFOLIO)
+    return p
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    res = CliRunner().invoke(build_app(), list(args), standalone_mode=True)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Through ``floorguard.cli.main`` (error mapping to exit codes)."""
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+        raise SystemExit(0)
+    cap = capsys.readouterr()
+    return int(exc.value.code or 0), cap.out, cap.err
+
+
+@pytest.mark.shared_data
+def test_quote_then_payoff(env: Path, tmp_path: Path, spy_chain_file_sep: Path) -> None:
+    code, out, err = run("quote", str(env), "--floor", "0.9", "--term-days", "30", "--strategy", "collar",
+                         "--cap", "0.05", "--chain", str(spy_chain_file_sep), "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["ok"] is True
+    d = data["draft"]
+    for key in ("portfolio_value", "beta", "coverage_notional", "floor_pct", "start_utc", "end_utc", "strategy",
+                "index_symbol", "put_leg", "call_leg", "premium_net", "metadata"):
+        assert key in d
+    assert d["strategy"] == "collar" and d["index_symbol"] == "SPX" and d["underlying_symbol"] == "SPY"
+    assert d["pricing_source"]["synthetic"] is False
+    for key in ("strike", "contracts", "side", "premium", "expiry"):
+        assert key in d["put_leg"] and key in d["call_leg"]
+    draft_file = tmp_path / "draft.json"
+    draft_file.write_text(out)
+
+    put, call = d["put_leg"], d["call_leg"]
+    v0 = d["portfolio_value"]
+    vt, lt = 0.8 * v0, put["strike"] - 40.0
+    code, out, err = run("payoff", str(draft_file), "--final-portfolio-value", str(vt),
+                         "--final-index-level", str(lt), "--json")
+    assert code == 0, err
+    p = json.loads(out)
+    floor_value = 0.9 * v0
+    put_intr = (put["strike"] - lt) * 100 * put["contracts"]
+    assert p["floor_value"] == pytest.approx(floor_value)
+    assert p["shortfall"] == pytest.approx(floor_value - vt)
+    assert p["put_intrinsic"] == pytest.approx(put_intr)
+    assert p["call_intrinsic"] == 0.0
+    assert p["hedge_payoff"] == pytest.approx(put_intr)
+    assert p["compensation"] == pytest.approx(min(floor_value - vt, put_intr))
+
+    # above the call strike the short call is subtracted
+    hi = call["strike"] + 10.0
+    code, out, _ = run("payoff", str(draft_file), "--final-portfolio-value", str(1.1 * v0),
+                       "--final-index-level", str(hi), "--json")
+    p2 = json.loads(out)
+    assert p2["call_intrinsic"] == pytest.approx(10.0 * 100 * call["contracts"])
+    assert p2["hedge_payoff"] == pytest.approx(-p2["call_intrinsic"]) and p2["compensation"] == 0.0
+
+
+def test_bad_input_exits_2_with_one_line(env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "quote", str(env), "--floor", "1.5", "--json")
+    assert code == 2 and "floor_pct" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = run_main(capsys, "payoff", str(bad), "--final-portfolio-value", "1", "--final-index-level", "1")
+    assert code == 2 and "not valid JSON" in err
+    code, _, err = run_main(capsys, "payoff", str(tmp_path / "missing.json"), "--final-portfolio-value", "1",
+                            "--final-index-level", "1")
+    assert code == 2 and "cannot read" in err
+
+
+def test_hedge_mix(env: Path) -> None:
+    code, out, err = run("hedge-mix", str(env), "--indices", "SPX,IXIC", "--json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert set(d["ratios"]) == {"SPX", "IXIC"} and d["basis_risk"] > 0
