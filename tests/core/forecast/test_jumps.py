@@ -59,8 +59,8 @@ def test_isolation_forest_flags_injected_spikes():
     spikes = [300, 700, 1200]
     r[spikes] = [-0.09, 0.08, -0.1]
     v[spikes] *= 8
-    a = detect_anomalies(r, v, contamination=0.01, seed=4)
-    b = detect_anomalies(r, v, contamination=0.01, seed=4)
+    a = detect_anomalies(r, v, contamination=0.01, n_estimators=100, seed=4)
+    b = detect_anomalies(r, v, contamination=0.01, n_estimators=100, seed=4)
     assert all(a.flags[s] for s in spikes)
     np.testing.assert_array_equal(a.scores, b.scores)
     assert a.n_flagged <= 0.02 * r.size
