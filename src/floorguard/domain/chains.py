@@ -518,7 +518,7 @@ def _huber_line(x: FloatArray, y: FloatArray, w: FloatArray | None = None) -> tu
         coef, *_ = np.linalg.lstsq(design, y * sw, rcond=None)
         a_new, b_new = float(coef[0]), float(coef[1])
         resid = y - a_new - b_new * x
-        scale = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+        scale = float(np.median(np.abs(resid))) / 0.6745  # MAD about 0, as statsmodels RLM
         if scale <= 1e-12:
             a, b = a_new, b_new
             break
@@ -598,6 +598,7 @@ def implied_forward_and_dividend(
         r = float(rate) if rate is not None else float(fallback_rate)
         q = float(fallback_dividend)
         fwd = spot * math.exp((r - q) * t)
+        n = len(pairs)
         return ForwardEstimate(
             exp.date(), t, fwd, r, q, math.exp(-r * t), "settings", n, float("nan"),
             f"only {n} call/put pairs with bids on {exp.date()}: forward from "
@@ -869,7 +870,7 @@ class SpreadModel:
     The full spread of an option with model price ``p`` is
     ``max(min_ticks * tick(p), rel * p) + abs_spread``; the bid is
     ``p - spread/2`` rounded down to the tick grid and floored at 0, the ask
-    ``p + spread/2`` rounded up. With the defaults an SPX put worth 20.00 is
+    ``p + spread/2`` rounded up and at least one tick. With the defaults an SPX put worth 20.00 is
     quoted about 19.70 / 20.30 (3 %), a 0.50 put 0.40 / 0.60.
 
     Attributes
@@ -891,9 +892,11 @@ class SpreadModel:
         price = np.asarray(price, dtype=float)
         ticks = np.array([tick_size(spec, float(p)) for p in price.ravel()]).reshape(price.shape)
         spread = np.maximum(self.min_ticks * ticks, self.rel * price) + self.abs_spread
-        bid = round_to_tick(spec, np.maximum(price - spread / 2, 0.0), "down")
-        ask = round_to_tick(spec, price + spread / 2, "up")
-        return np.asarray(bid, dtype=float), np.asarray(ask, dtype=float)
+        bid = np.asarray(round_to_tick(spec, np.maximum(price - spread / 2, 0.0), "down"), dtype=float)
+        ask = np.asarray(round_to_tick(spec, price + spread / 2, "up"), dtype=float)
+        # Nobody offers an option for nothing: the ask is at least one tick.
+        ask = np.maximum(ask, np.array([tick_size(spec, 0.0)] * ask.size).reshape(ask.shape))
+        return bid, ask
 
 
 def synthetic_chain(
