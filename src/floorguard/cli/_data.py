@@ -349,12 +349,12 @@ def register(app: typer.Typer) -> None:
 
         from floorguard.api.app import create_app
 
-        ctx = make_context()
-        ctx.check_database()
-        bind_host = host or ctx.settings.host
-        bind_port = port if port is not None else ctx.settings.port
-        console.print(f"floorguard API on http://{bind_host}:{bind_port} (docs at /docs)")
-        uvicorn.run(create_app(ctx.settings, ctx=ctx), host=bind_host, port=bind_port, log_level="info")
+        with _context() as ctx:
+            ctx.check_database()
+            bind_host = host or ctx.settings.host
+            bind_port = port if port is not None else ctx.settings.port
+            console.print(f"floorguard API on http://{bind_host}:{bind_port} (docs at /docs)")
+            uvicorn.run(create_app(ctx.settings, ctx=ctx), host=bind_host, port=bind_port, log_level="info")
 
     app.add_typer(db, name="db")
     app.add_typer(data, name="data")

@@ -18,6 +18,7 @@ from floorguard.domain.portfolio import Portfolio, parse_portfolio_file_with_lin
 from floorguard.exceptions import (
     DataError,
     FieldError,
+    NotFoundError,
     PortfolioImportError,
     SymbolNotFoundError,
     ValidationError,
@@ -116,15 +117,13 @@ def list_portfolios(ctx: AppContext, *, owner: str = DEFAULT_OWNER) -> list[repo
     with ctx.session() as session:
         try:
             user = repo.get_user_by_name(session, name=owner)
-        except Exception:  # noqa: BLE001 - NotFoundError: no user, no portfolios
+        except NotFoundError:
             return []
         return repo.list_portfolios(session, owner_id=user.id)
 
 
 def get_portfolio(ctx: AppContext, name: str, *, owner: str = DEFAULT_OWNER) -> Portfolio:
     """The stored portfolio ``name`` of ``owner`` (NotFoundError otherwise)."""
-    from floorguard.exceptions import NotFoundError
-
     with ctx.session() as session:
         try:
             user = repo.get_user_by_name(session, name=owner)
