@@ -104,3 +104,24 @@ def test_hedge_mix(env: Path) -> None:
     assert code == 0, err
     d = json.loads(out)
     assert set(d["ratios"]) == {"SPX", "IXIC"} and d["basis_risk"] > 0
+
+
+@pytest.mark.shared_data
+def test_unwind_and_mark(env: Path, tmp_path: Path, spy_chain_file_sep: Path) -> None:
+    code, out, err = run("quote", str(env), "--strategy", "protective_put", "--chain", str(spy_chain_file_sep),
+                         "--json")
+    assert code == 0, err
+    f = tmp_path / "d.json"
+    f.write_text(out)
+    put = json.loads(out)["draft"]["put_leg"]
+    code, out, err = run("unwind", str(f), "--chain", str(spy_chain_file_sep), "--json")
+    assert code == 0, err
+    u = json.loads(out)
+    assert u["proceeds"] == pytest.approx(put["bid"] * 100 * put["contracts"])
+    assert u["pnl"] == pytest.approx((put["bid"] - put["ask"]) * 100 * put["contracts"])
+    # at expiry (after the settlement time) the mark is the intrinsic value
+    code, out, err = run("mark", str(f), "--underlying-level", str(put["strike"] - 5), "--as-of",
+                         f"{put['expiry']}T23:00:00", "--json")
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["hedge_value"] == pytest.approx(5 * 100 * put["contracts"]) and m["time_value"] == 0.0

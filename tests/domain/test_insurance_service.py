@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -160,3 +161,35 @@ def test_multi_index_on_bundled_history(ctx: AppContext, portfolio_file: Path) -
     assert 0.5 < res.r_squared < 1 and res.basis_risk > 0
     assert res.residual_vol <= min(s["residual_vol"] for s in res.single_index.values()) + 1e-12
     assert any("CUSTOMFUND" in w for w in res.warnings)
+
+
+def test_immediate_unwind_costs_the_spread(ctx: AppContext, portfolio_file: Path, spy_chain_file_sep: Path) -> None:
+    from floorguard.services.insurance import mark_draft, unwind_draft
+
+    d = quote_policy(ctx, portfolio_file, QuoteRequest(0.9, 45, "collar", cap=0.05, chain_path=spy_chain_file_sep))
+    u = unwind_draft(d, spy_chain_file_sep)
+    spread_cost = sum((leg.ask - leg.bid) * leg.contracts * leg.multiplier for leg in d.legs)
+    assert u.pnl == pytest.approx(-spread_cost, abs=1e-9)
+    assert u.proceeds == pytest.approx(sum(leg.sign * (leg.bid if leg.side == "long" else leg.ask)
+                                           * leg.contracts * leg.multiplier for leg in d.legs))
+    # marking at the quote with the vol implied from each leg's mid reproduces the mid premium
+    # (BSM round trip, 1e-6 relative)
+    from floorguard.core.pricing import implied_vol
+    from floorguard.domain.settlement import mark_to_market
+
+    a = d.assumptions
+    t = d.legs[0].expiry
+    ivs = {}
+    m0 = mark_draft(ctx, d, d.underlying_level, as_of=d.start_utc)
+    for leg, row in zip(d.legs, m0.legs, strict=True):
+        ivs[leg.strike] = implied_vol(leg.mid, leg.kind, d.underlying_level, leg.strike, row["t_years"],
+                                      a["rate"], a["index_dividend_yield"])
+    m = mark_to_market(d, d.start_utc, d.underlying_level, a["rate"], a["index_dividend_yield"],
+                       vol=lambda k, _t: ivs[k])
+    assert t == d.expiry
+    assert m.hedge_value == pytest.approx(d.premium_net_mid, rel=1e-6)
+    # with the vendor IVs (CBOE's own rate/dividend/day-count conventions) each leg is within 10 % of its mid
+    for leg, row in zip(d.legs, m0.legs, strict=True):
+        assert row["unit_value"] == pytest.approx(leg.mid, rel=0.10)
+    with pytest.raises(ValidationError, match="chain is on SPY"):
+        unwind_draft(replace(d, underlying_symbol="SPX"), spy_chain_file_sep)

@@ -1,4 +1,4 @@
-"""Insurance commands: ``quote``, ``payoff``, ``hedge-mix``.
+"""Insurance commands: ``quote``, ``payoff``, ``unwind``, ``mark``, ``hedge-mix``.
 
 ``floorguard quote PORTFOLIO --floor 0.90 --term-days 30 --strategy collar --json``
 prints ``{"ok": true, "draft": {...}}``; without ``--chain`` the prices come
@@ -134,6 +134,60 @@ def register(app: typer.Typer) -> None:
         )
         res = settle_draft(d, final_portfolio_value, final_index_level, terms)
         emit(res.to_dict(), as_json, _render_payoff)
+
+    @app.command("unwind")
+    def unwind(
+        draft: Annotated[Path, typer.Argument(help="Draft JSON (from 'floorguard quote --json').")],
+        chain: Annotated[Path, typer.Option("--chain", help="CBOE CSV with the current quotes.")],
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Early termination: proceeds of closing the hedge (long legs at the bid, short at the ask)."""
+        from floorguard.services.insurance import load_draft, unwind_draft
+
+        res = unwind_draft(load_draft(draft), chain)
+
+        def render(d: dict[str, Any]) -> None:
+            console.print(f"unwind proceeds {_money(d['proceeds'])} (at the mid {_money(d['proceeds_mid'])}); "
+                          f"premium paid {_money(d['premium_paid'])}; P&L {_money(d['pnl'])}")
+
+        emit(res.to_dict(), as_json, render)
+
+    @app.command("mark")
+    def mark(
+        draft: Annotated[Path, typer.Argument(help="Draft JSON (from 'floorguard quote --json').")],
+        underlying_level: Annotated[float, typer.Option("--underlying-level", help="Current level (strike units).")],
+        vol: Annotated[float | None, typer.Option("--vol", help="Flat vol; default each leg's IV at the quote.")] = None,
+        portfolio_value: Annotated[float | None, typer.Option("--portfolio-value", help="Current value.")] = None,
+        as_of: Annotated[str | None, typer.Option("--as-of", help="ISO time (UTC); default now.")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Mark a hedge to market before expiry (Black-Scholes-Merton over the remaining life; an estimate)."""
+        import datetime as dt
+
+        from floorguard.cli._data import make_context
+        from floorguard.exceptions import ValidationError
+        from floorguard.services.insurance import load_draft, mark_draft
+
+        when = None
+        if as_of is not None:
+            try:
+                when = dt.datetime.fromisoformat(as_of)
+            except ValueError:
+                raise ValidationError.for_field("as_of", f"must be an ISO time, got {as_of!r}") from None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+        d = load_draft(draft)
+        ctx = make_context()
+        try:
+            res = mark_draft(ctx, d, underlying_level, when, vol, portfolio_value)
+        finally:
+            ctx.close()
+
+        def render(x: dict[str, Any]) -> None:
+            console.print(f"hedge value {_money(x['hedge_value'])} (intrinsic {_money(x['intrinsic'])}, "
+                          f"time value {_money(x['time_value'])}); P&L {_money(x['pnl'])} - model estimate")
+
+        emit(res.to_dict(), as_json, render)
 
     @app.command("hedge-mix")
     def hedge_mix(

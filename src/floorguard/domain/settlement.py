@@ -314,7 +314,9 @@ def mark_to_market(
     ----------
     draft : PolicyDraft
     as_of : datetime
-        Valuation time (UTC); at or after expiry the legs are worth their intrinsic.
+        Valuation time (UTC); at or after the settlement moment (``draft.end_utc``
+        for legs of the draft's expiry, else 21:00 UTC on the expiry date) the
+        legs are worth their intrinsic value.
     underlying_level : float
         Current level of the options' underlying.
     rate, dividend_yield : float
@@ -334,7 +336,10 @@ def mark_to_market(
     greeks = {"delta": 0.0, "gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0}
     t_min = math.inf
     for leg in draft.legs:
-        expiry_dt = dt.datetime.combine(leg.expiry, dt.time(21, 0), tzinfo=dt.timezone.utc)
+        if draft.expiry is not None and leg.expiry == draft.expiry:
+            expiry_dt = draft.end_utc  # the listed settlement moment recorded at the quote
+        else:
+            expiry_dt = dt.datetime.combine(leg.expiry, dt.time(21, 0), tzinfo=dt.timezone.utc)
         t = max(0.0, (expiry_dt - as_of).total_seconds() / (365.0 * 86400.0))
         t_min = min(t_min, t)
         intr = max(0.0, leg.strike - s) if leg.kind == "put" else max(0.0, s - leg.strike)

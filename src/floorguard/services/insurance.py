@@ -59,10 +59,13 @@ from floorguard.services.context import AppContext
 __all__ = [
     "HEDGE_INSTRUMENTS",
     "QuoteRequest",
+    "chain_quotes_for_draft",
     "load_draft",
+    "mark_draft",
     "multi_index_for_portfolio",
     "quote_policy",
     "settle_draft",
+    "unwind_draft",
 ]
 
 #: Option instruments on the same index, by hedge index.
@@ -620,6 +623,64 @@ def settle_draft(
     underlying (``draft.underlying_symbol``), in strike units.
     """
     return settle_policy(draft, final_portfolio_value, final_index_level, terms)
+
+
+def chain_quotes_for_draft(draft: PolicyDraft, chain: Any) -> dict[tuple[str, float], tuple[float, float]]:
+    """``(kind, strike) -> (bid, ask)`` of the draft's legs from a chain at the draft's expiry.
+
+    Raises
+    ------
+    ValidationError
+        The chain is on another underlying or does not list the draft's expiry.
+    """
+    if chain.underlying.upper() != draft.underlying_symbol.upper():
+        raise ValidationError.for_field(
+            "chain", f"the chain is on {chain.underlying}, the draft on {draft.underlying_symbol}")
+    if draft.expiry is None or draft.expiry not in chain.expiries():
+        raise ValidationError.for_field("chain", f"the chain does not list the draft's expiry {draft.expiry}")
+    quotes, _ = _pm_quotes(chain, draft.expiry)
+    out: dict[tuple[str, float], tuple[float, float]] = {}
+    for rec in quotes.to_dict(orient="records"):
+        out[(str(rec["kind"]), float(rec["strike"]))] = (float(rec["bid"]), float(rec["ask"]))
+    return out
+
+
+def unwind_draft(draft: PolicyDraft, chain_path: Path | str) -> Any:
+    """Early termination: value of closing the hedge at a chain's quotes.
+
+    Long legs are sold at the bid, short legs bought back at the ask
+    (:func:`floorguard.domain.settlement.unwind_value`); the P&L is against
+    the premium paid at the quote.
+    """
+    from floorguard.domain.settlement import unwind_value
+
+    p = Path(chain_path)
+    if not p.is_file():
+        raise ValidationError.for_field("chain", f"no such file: {p}")
+    quotes = chain_quotes_for_draft(draft, _read_chain(p))
+    return unwind_value(draft.legs, quotes, premium_paid=draft.premium_net)
+
+
+def mark_draft(
+    ctx: AppContext,
+    draft: PolicyDraft,
+    underlying_level: float,
+    as_of: dt.datetime | None = None,
+    vol: float | None = None,
+    portfolio_value: float | None = None,
+) -> Any:
+    """Mark a draft to market before expiry with the pricing engine.
+
+    Rates default to the draft's assumptions (else the settings); the
+    volatility to each leg's implied volatility at the quote.
+    """
+    from floorguard.domain.settlement import mark_to_market
+
+    a = draft.assumptions
+    rate = float(a.get("rate", ctx.settings.risk_free_rate))
+    div = float(a.get("index_dividend_yield", ctx.settings.index_dividend_yield))
+    when = (as_of or _utc_now()).astimezone(dt.timezone.utc)
+    return mark_to_market(draft, when, underlying_level, rate, div, vol, portfolio_value)
 
 
 # --------------------------------------------------------------------------- multi-index
