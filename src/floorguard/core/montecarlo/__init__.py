@@ -32,6 +32,7 @@ from floorguard.core.montecarlo._stats import (
     TailComparison,
     mc_mean,
     mc_proportion,
+    mc_quantiles,
     mc_statistic,
     tail_comparison,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "mc_european_price",
     "mc_mean",
     "mc_proportion",
+    "mc_quantiles",
     "mc_statistic",
     "preset",
     "reprice_legs",

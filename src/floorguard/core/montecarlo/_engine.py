@@ -34,7 +34,7 @@ from floorguard.core.montecarlo._stats import (
     TailComparison,
     mc_mean,
     mc_proportion,
-    mc_statistic,
+    mc_quantiles,
     tail_comparison,
 )
 from floorguard.exceptions import ValidationError
@@ -525,12 +525,8 @@ def run_scenario(
 
 
 def _distribution(final: FloatArray) -> DistributionSummary:
-    return DistributionSummary(
-        p5=mc_statistic(final, lambda s: np.quantile(s, 0.05)),
-        median=mc_statistic(final, lambda s: np.quantile(s, 0.5)),
-        p95=mc_statistic(final, lambda s: np.quantile(s, 0.95)),
-        mean=mc_mean(final),
-    )
+    p5, med, p95 = mc_quantiles(final, (0.05, 0.5, 0.95))
+    return DistributionSummary(p5=p5, median=med, p95=p95, mean=mc_mean(final))
 
 
 def _summarise(

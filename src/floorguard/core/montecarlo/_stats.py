@@ -17,7 +17,15 @@ import numpy as np
 from floorguard._typing import ArrayLike, FloatArray
 from floorguard.exceptions import ValidationError
 
-__all__ = ["Estimate", "TailComparison", "mc_mean", "mc_proportion", "mc_statistic", "tail_comparison"]
+__all__ = [
+    "Estimate",
+    "TailComparison",
+    "mc_mean",
+    "mc_proportion",
+    "mc_quantiles",
+    "mc_statistic",
+    "tail_comparison",
+]
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,20 @@ def mc_statistic(samples: ArrayLike, stat: Any, n_batches: int = 20) -> Estimate
     size = x.size // b
     per = np.array([float(stat(x[i * size : (i + 1) * size])) for i in range(b)])
     return Estimate(float(stat(x)), float(per.std(ddof=1) / math.sqrt(b)))
+
+
+def mc_quantiles(samples: ArrayLike, probs: ArrayLike, n_batches: int = 20) -> list[Estimate]:
+    """Quantiles of ``samples`` at ``probs`` with batch-means standard errors (one sort per batch)."""
+    x = _vec(samples, "samples")
+    p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    if np.any((p < 0) | (p > 1)):
+        raise ValidationError.for_field("probs", "must lie in [0, 1]")
+    b = _n_batches(x.size, n_batches)
+    size = x.size // b
+    per = np.quantile(x[: b * size].reshape(b, size), p, axis=1)  # (len(p), b)
+    full = np.quantile(x, p)
+    se = per.std(axis=1, ddof=1) / math.sqrt(b)
+    return [Estimate(float(v), float(e)) for v, e in zip(full, se, strict=True)]
 
 
 @dataclass(frozen=True)

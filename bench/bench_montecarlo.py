@@ -1,0 +1,199 @@
+"""Monte Carlo scenario benchmarks.
+
+1. Terminal scenario: 1,000,000 paths, 20 correlated assets + the index, a
+   collar (long 95 % put, short 110 % call) repriced at the horizon with the
+   vol response. Compared with the time numpy alone takes to draw the same
+   normals (same SFC64 generator, same chunks) in the same run.
+2. Paths: 100,000 paths × 30 daily steps × 20 assets with floor-breach
+   monitoring. Compared with drawing the normals alone and with a plain
+   per-step numpy loop.
+3. Single-asset European put: floorguard's antithetic MC against QuantLib's
+   ``MCEuropeanEngine`` (pseudo-random, antithetic, one time step).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bench._harness import machine, median_time
+
+N_ASSETS = 20
+TERMINAL_PATHS = 1_000_000
+PATH_PATHS = 100_000
+STEPS = 30
+CHUNK = 100_000
+
+
+def _model():
+    from floorguard.core.montecarlo import ReturnModel
+
+    rng = np.random.default_rng(0)
+    n = N_ASSETS + 1  # 20 holdings + the index (last column)
+    load = np.r_[rng.uniform(0.6, 1.4, N_ASSETS), 1.0]
+    vol_m = 0.012
+    idio = np.r_[rng.uniform(0.008, 0.02, N_ASSETS), 0.0]
+    cov = np.outer(load, load) * vol_m**2 + np.diag(idio**2) + np.eye(n) * 1e-10
+    return ReturnModel(mean=np.zeros(n), cov=cov), n
+
+
+def _collar(value: float, spot: float):
+    from floorguard.core.montecarlo import OptionLeg
+
+    units = value / spot
+    t = 30 / 365
+    return [OptionLeg("put", 0.95 * spot, t, units), OptionLeg("call", 1.10 * spot, t, -units)]
+
+
+def _normals(n_total: int, width: int, chunk: int) -> None:
+    from floorguard.core.montecarlo import spawn_streams
+
+    rng = spawn_streams(1, 4)[0]
+    done = 0
+    while done < n_total:
+        m = min(chunk, n_total - done)
+        rng.standard_normal((m, width))
+        done += m
+
+
+def _terminal_kernel(model, h, legs, spot) -> None:
+    from floorguard.core.montecarlo import FlatVol, iter_terminal_chunks, reprice_legs
+
+    surf = FlatVol(0.2)
+    for x in iter_terminal_chunks(model, 21, TERMINAL_PATHS, seed=1, chunk_size=CHUNK):
+        np.exp(x, out=x)
+        vals = x @ h
+        vals += reprice_legs(legs, spot * x[:, -1], 21 / 252, spot0=spot, surface=surf, spot_vol_slope=-1.0)
+
+
+def _plain_step_loop(model, h, floor: float) -> float:
+    from floorguard.core.montecarlo import spawn_streams
+
+    rng = spawn_streams(1, 4)[0]
+    lt = model.chol.T
+    breaches = 0
+    done = 0
+    while done < PATH_PATHS:
+        m = min(20_000, PATH_PATHS - done)
+        logs = np.zeros((m, model.n_assets))
+        vmin = np.full(m, np.inf)
+        for _ in range(STEPS):
+            logs += rng.standard_normal((m, model.n_assets)) @ lt
+            np.minimum(vmin, np.exp(logs) @ h, out=vmin)
+        breaches += int((vmin < floor).sum())
+        done += m
+    return breaches / PATH_PATHS
+
+
+def _quantlib_put(n_paths: int, s: float, k: float, t_days: int, r: float, q: float, vol: float) -> tuple[float, float]:
+    import QuantLib as ql
+
+    today = ql.Date(2, 1, 2026)
+    ql.Settings.instance().evaluationDate = today
+    dc = ql.Actual365Fixed()
+    spot = ql.QuoteHandle(ql.SimpleQuote(s))
+    rts = ql.YieldTermStructureHandle(ql.FlatForward(today, r, dc))
+    qts = ql.YieldTermStructureHandle(ql.FlatForward(today, q, dc))
+    vts = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc))
+    process = ql.BlackScholesMertonProcess(spot, qts, rts, vts)
+    option = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Put, k), ql.EuropeanExercise(today + t_days))
+    engine = ql.MCEuropeanEngine(
+        process, "pseudorandom", timeSteps=1, requiredSamples=n_paths, seed=42, antitheticVariate=True
+    )
+    option.setPricingEngine(engine)
+    return option.NPV(), option.errorEstimate()
+
+
+def main() -> None:
+    from threadpoolctl import threadpool_limits
+
+    # BLAS single-threaded for every contender: the (paths x 21) @ (21 x 21) products are too
+    # thin to gain from threads, and the machine is shared (see docs/benchmarks.md).
+    with threadpool_limits(limits=1, user_api="blas"):
+        _main()
+
+
+def _main() -> None:
+    from floorguard.core.montecarlo import mc_european_price, preset, run_scenario
+    from floorguard.core.pricing import bsm_price
+
+    model, n = _model()
+    h = np.r_[np.full(N_ASSETS, 50_000.0), 0.0]
+    spot = 4000.0
+    legs = _collar(float(h.sum()), spot)
+    floor = 0.9 * float(h.sum())
+    rows: list[tuple[str, str, float, str]] = []
+
+    # 1. terminal scenario
+    t_norm = median_time(lambda: _normals(TERMINAL_PATHS, n, CHUNK))
+    t_kernel = median_time(lambda: _terminal_kernel(model, h, legs, spot))
+    t_full = median_time(
+        lambda: run_scenario(
+            h, model, preset("severe"), index=n - 1, index_spot=spot, legs=legs, surface=0.2,
+            floor=floor, n_paths=TERMINAL_PATHS, seed=1, chunk_size=CHUNK,
+        )
+    )
+    rows += [
+        ("terminal 1e6 × 21 assets", "numpy: draw the normals only (SFC64, same chunks)", t_norm, "1.00×"),
+        ("terminal 1e6 × 21 assets", "floorguard: simulate + value holdings + reprice collar", t_kernel, f"{t_kernel / t_norm:.2f}×"),
+        ("terminal 1e6 × 21 assets", "floorguard run_scenario (+ P5/P50/P95, VaR, ES, CF-ES, breach, SEs)", t_full, f"{t_full / t_norm:.2f}×"),
+    ]
+
+    # 2. paths with floor-breach monitoring
+    t_pnorm = median_time(lambda: _normals(PATH_PATHS * STEPS, n, 20_000))
+    t_loop = median_time(lambda: _plain_step_loop(model, h, floor))
+    t_paths = median_time(
+        lambda: run_scenario(
+            h, model, preset("severe"), index=n - 1, index_spot=spot, legs=(), surface=0.2, floor=floor,
+            n_paths=PATH_PATHS, seed=1, chunk_size=10_000, monitor_path=True,
+        )
+    )
+    t_paths_h = median_time(
+        lambda: run_scenario(
+            h, model, preset("severe"), index=n - 1, index_spot=spot, legs=legs, surface=0.2, floor=floor,
+            n_paths=PATH_PATHS, seed=1, chunk_size=10_000, monitor_path=True,
+        )
+    )
+    rows += [
+        ("paths 1e5 × 30 × 21 assets", "numpy: draw the normals only", t_pnorm, "1.00×"),
+        ("paths 1e5 × 30 × 21 assets", "plain per-step numpy loop (unhedged breach)", t_loop, f"{t_loop / t_pnorm:.2f}×"),
+        ("paths 1e5 × 30 × 21 assets", "floorguard run_scenario, unhedged + breach, with SEs", t_paths, f"{t_paths / t_pnorm:.2f}×"),
+        ("paths 1e5 × 30 × 21 assets", "floorguard run_scenario, collar repriced every day", t_paths_h, f"{t_paths_h / t_pnorm:.2f}×"),
+    ]
+
+    # 3. single-asset put vs QuantLib
+    s, k, days, r, q, vol = 100.0, 95.0, 182, 0.03, 0.01, 0.25
+    t = days / 365
+    exact = float(bsm_price("put", s, k, t, r, vol, q))
+    npaths = 1_000_000
+    ours = mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
+    t_ours = median_time(lambda: mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3))
+    ql_price, ql_err = _quantlib_put(npaths, s, k, days, r, q, vol)
+    t_ql = median_time(lambda: _quantlib_put(npaths, s, k, days, r, q, vol))
+    rows += [
+        (
+            "1-asset put, 1e6 antithetic paths",
+            f"QuantLib MCEuropeanEngine: {ql_price:.4f} ± {ql_err:.4f} (BSM {exact:.4f})",
+            t_ql,
+            f"{npaths / t_ql / 1e6:.1f} M paths/s",
+        ),
+        (
+            "1-asset put, 1e6 antithetic paths",
+            f"floorguard mc_european_price: {ours.value:.4f} ± {ours.se:.4f}",
+            t_ours,
+            f"{npaths / t_ours / 1e6:.1f} M paths/s; {t_ql / t_ours:.1f}× QuantLib",
+        ),
+    ]
+
+    print(f"Machine: {machine()}")
+    print()
+    print("| case | implementation | seconds | ratio |")
+    print("|---|---|---:|---|")
+    for case, impl, sec, ratio in rows:
+        print(f"| {case} | {impl} | {sec:.3f} | {ratio} |")
+    assert math.isfinite(t_full)
+
+
+if __name__ == "__main__":
+    main()
