@@ -226,3 +226,27 @@ def test_mark_to_market_before_and_at_expiry() -> None:
         1000 * (bsm_price("put", 990.0, 960.0, t, 0.04, 0.25, 0.015) - bsm_price("call", 990.0, 1040.0, t, 0.04, 0.25, 0.015)))
     after = mark_to_market(d, dt.datetime(2026, 3, 21, tzinfo=dt.timezone.utc), 900.0, 0.04, 0.015)
     assert after.hedge_value == pytest.approx(60 * 1000) and after.time_value == 0.0
+
+
+@given(legset=LEGSETS, n=st.integers(1, 40), cov=st.floats(0.05, 1.0), ded=st.floats(0, 1e5),
+       rule=st.sampled_from(["min", "hedge_payoff", "shortfall"]), seed=st.integers(0, 2**31))
+@settings(max_examples=40, deadline=None)
+def test_settle_batch_matches_scalar_settle(legset, n, cov, ded, rule, seed) -> None:  # type: ignore[no-untyped-def]
+    from floorguard.domain.settlement import settle_batch
+
+    legs = [leg(k, s, x, n) for k, s, x in legset]
+    rng = np.random.default_rng(seed)
+    vt = rng.uniform(0, 2e6, 50)
+    lt = rng.uniform(0, 2000, 50)
+    terms = SettlementTerms(coverage_ratio=cov, rule=rule, deductible=ded, cap=5e5)
+    b = settle_batch(1e6, 0.9, legs, vt, lt, terms)
+    for i in range(vt.size):
+        r = settle(1e6, 0.9, legs, vt[i], lt[i], terms)
+        assert b.compensation[i] == pytest.approx(r.compensation, abs=1e-6)
+        assert b.hedge_payoff[i] == pytest.approx(r.hedge_payoff, abs=1e-6)
+        assert b.call_intrinsic[i] == pytest.approx(r.call_intrinsic, abs=1e-6)
+        assert b.shortfall[i] == pytest.approx(r.shortfall, abs=1e-6)
+    if rule == "min" and ded == 0:
+        ref = [settle_reference(1e6, 0.9, [(x.kind, x.side, x.strike, x.contracts, x.multiplier) for x in legs],
+                                a, c, cov)["compensation"] for a, c in zip(vt, lt, strict=True)]
+        np.testing.assert_allclose(np.minimum(b.compensation, 5e5), np.minimum(ref, 5e5), atol=1e-6)

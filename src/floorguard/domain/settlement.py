@@ -38,6 +38,7 @@ from floorguard.exceptions import ValidationError
 __all__ = [
     "CompensationRule",
     "MarkToMarket",
+    "SettlementBatch",
     "SettlementResult",
     "SettlementTerms",
     "UnwindResult",
@@ -45,6 +46,7 @@ __all__ = [
     "leg_intrinsic",
     "mark_to_market",
     "settle",
+    "settle_batch",
     "settle_policy",
     "unwind_value",
 ]
@@ -87,7 +89,8 @@ class SettlementTerms:
             raise ValidationError.for_field("cap", f"must be >= 0, got {self.cap}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"coverage_ratio": self.coverage_ratio, "rule": self.rule, "deductible": self.deductible,
+                "cap": self.cap}
 
 
 def leg_intrinsic(leg: HedgeLeg, final_level: float) -> float:
@@ -234,6 +237,74 @@ def settle_policy(
         terms = SettlementTerms(coverage_ratio=draft.coverage_ratio if math.isfinite(draft.coverage_ratio) else 1.0)
     return settle(draft.portfolio_value, draft.floor_pct, draft.legs, final_portfolio_value,
                   final_index_level, terms)
+
+
+@dataclass(frozen=True)
+class SettlementBatch:
+    """Vectorised settlement of many scenarios (arrays of shape (n,), dollars)."""
+
+    floor_value: float
+    shortfall: FloatArray
+    put_intrinsic: FloatArray
+    call_intrinsic: FloatArray
+    hedge_payoff: FloatArray
+    compensation: FloatArray
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in asdict(self).items()}
+
+
+def settle_batch(
+    initial_portfolio_value: float,
+    floor_pct: float,
+    legs: Sequence[HedgeLeg],
+    final_portfolio_values: FloatArray,
+    final_index_levels: FloatArray,
+    terms: SettlementTerms | None = None,
+) -> SettlementBatch:
+    """:func:`settle` for many scenarios at once (same formulas, vectorised).
+
+    Parameters
+    ----------
+    final_portfolio_values, final_index_levels : array_like, shape (n,)
+        Scenario outcomes (>= 0, finite).
+
+    Raises
+    ------
+    ValidationError
+        Shapes differ, or values are negative or not finite.
+    """
+    terms = terms or SettlementTerms()
+    v0 = _check_value("initial_portfolio_value", initial_portfolio_value, positive=True)
+    fp = _check_value("floor_pct", floor_pct, positive=True)
+    vt = np.asarray(final_portfolio_values, dtype=float)
+    lt = np.asarray(final_index_levels, dtype=float)
+    if vt.shape != lt.shape or vt.ndim != 1:
+        raise ValidationError.for_field("final_index_levels", f"shape {lt.shape} does not match {vt.shape}")
+    for name, arr in (("final_portfolio_values", vt), ("final_index_levels", lt)):
+        if not (np.all(np.isfinite(arr)) and np.all(arr >= 0.0)):
+            raise ValidationError.for_field(name, "must be finite and >= 0")
+    floor_value = fp * v0
+    shortfall = np.maximum(floor_value - vt, 0.0)
+    put = np.zeros_like(lt)
+    call = np.zeros_like(lt)
+    for leg in legs:
+        scale = leg.sign * leg.multiplier * leg.contracts
+        if leg.kind == "put":
+            put += scale * np.maximum(leg.strike - lt, 0.0)
+        else:
+            call -= scale * np.maximum(lt - leg.strike, 0.0)
+    hedge = put - call
+    covered = np.maximum(terms.coverage_ratio * shortfall - terms.deductible, 0.0)
+    if terms.rule == "min":
+        comp = np.minimum(covered, np.maximum(hedge, 0.0))
+    elif terms.rule == "hedge_payoff":
+        comp = np.maximum(hedge, 0.0)
+    else:
+        comp = covered
+    if terms.cap is not None:
+        comp = np.minimum(comp, terms.cap)
+    return SettlementBatch(floor_value, shortfall, put, call, hedge, np.maximum(comp, 0.0))
 
 
 def hedge_payoff_curve(legs: Sequence[HedgeLeg], levels: FloatArray) -> FloatArray:
