@@ -342,6 +342,9 @@ class RiskMetricsService:
         market = win[MARKET_SYMBOL]
         factors = etf_factor_returns(market, win[etfs]) if etfs else None
         missing = {s: int(win[s].isna().sum()) for s in public}
+        # the window is one date-aligned frame: regress on arrays (aligned by position, NaN rows dropped)
+        m_arr = market.to_numpy(dtype=np.float64)
+        f_arr = None if factors is None else {str(c): factors[c].to_numpy(dtype=np.float64) for c in factors.columns}
         pos_betas: dict[str, R.HybridBetaResult] = {}
         for s in values:
             if s in cash:
@@ -350,7 +353,7 @@ class RiskMetricsService:
                 pos_betas[s] = R.hybrid_beta(None, None, provided_beta=provided[s])
             elif s in public:
                 pos_betas[s] = R.hybrid_beta(
-                    win[s], market, factors, cap=self.beta_cap, default_beta=self.default_beta,
+                    win[s].to_numpy(dtype=np.float64), m_arr, f_arr, cap=self.beta_cap, default_beta=self.default_beta,
                     remedy=self.remedy,  # type: ignore[arg-type]
                     min_observations=self.min_observations,
                 )
@@ -473,9 +476,10 @@ class RiskMetricsService:
         return out
 
     # -------------------------------------------------------------- parts
-    def _measures(self, rp: pd.Series) -> dict[str, Any]:
+    def _measures(self, rp_series: pd.Series) -> dict[str, Any]:
         lv = self.level
-        dd = R.drawdown_details(rp)
+        dd = R.drawdown_details(rp_series)
+        rp = rp_series.to_numpy(dtype=np.float64)
         m: dict[str, Any] = {
             "available": True,
             "annual_volatility": R.annual_volatility(rp),
@@ -493,14 +497,14 @@ class RiskMetricsService:
         if len(rp) >= wnd:
             m["rolling"] = {
                 "window": wnd,
-                "as_of": _date(rp.index[-1]),
-                "volatility": float(R.rolling_volatility(rp, wnd).iloc[-1]),
-                "value_at_risk": float(R.rolling_value_at_risk(rp, wnd, lv).iloc[-1]),
-                "expected_shortfall": float(R.rolling_expected_shortfall(rp, wnd, lv).iloc[-1]),
-                "max_drawdown": float(R.rolling_max_drawdown(rp, wnd).iloc[-1]),
-                "sharpe": float(R.rolling_sharpe(rp, wnd).iloc[-1]),
-                "sortino": float(R.rolling_sortino(rp, wnd).iloc[-1]),
-                "downside_deviation": float(R.rolling_downside_deviation(rp, wnd).iloc[-1]),
+                "as_of": _date(rp_series.index[-1]),
+                "volatility": float(R.rolling_volatility(rp[-wnd:], wnd)[-1]),
+                "value_at_risk": float(R.rolling_value_at_risk(rp[-wnd:], wnd, lv)[-1]),
+                "expected_shortfall": float(R.rolling_expected_shortfall(rp[-wnd:], wnd, lv)[-1]),
+                "max_drawdown": float(R.rolling_max_drawdown(rp[-wnd:], wnd)[-1]),
+                "sharpe": float(R.rolling_sharpe(rp[-wnd:], wnd)[-1]),
+                "sortino": float(R.rolling_sortino(rp[-wnd:], wnd)[-1]),
+                "downside_deviation": float(R.rolling_downside_deviation(rp[-wnd:], wnd)[-1]),
             }
         else:
             m["rolling"] = _skip("short_window", f"fewer than {wnd} days", "short_window")

@@ -315,3 +315,21 @@ def test_batch_report_equals_scalar_functions() -> None:
         assert rep.beta[p] == pytest.approx(floorguard.market_beta(rp, m).beta, abs=1e-12)
         assert rep.hhi[p] == pytest.approx(risk.herfindahl_index(W[p]), abs=1e-14)
     assert rep.to_frame().shape == (P, 9)
+
+
+@pytest.mark.parametrize("T", [21, 101, 401, 2521])
+@pytest.mark.parametrize("level", [0.95, 0.99, 0.9])
+def test_batch_order_statistics_match_numpy_quantile(T: int, level: float) -> None:
+    # (T-1)(1-level) is an integer for several of these: the interpolation edge
+    rng = np.random.default_rng(T)
+    R = rng.standard_t(3, size=(T, 4)) * 0.01
+    W = rng.dirichlet(np.ones(4), size=9)
+    rep = risk.batch_risk_report(W, R, level=level, chunk_size=4)
+    X = R @ W.T
+    np.testing.assert_allclose(rep.value_at_risk, -np.quantile(X, 1 - level, axis=0), rtol=0, atol=1e-15)
+    for p in range(9):
+        assert rep.expected_shortfall[p] == pytest.approx(ref.ref_es_historical(X[:, p].tolist(), level), abs=1e-15)
+        assert rep.max_drawdown[p] == pytest.approx(ref.ref_max_drawdown(X[:, p].tolist()), abs=1e-13)
+    assert np.isnan(rep.beta).all()
+    with pytest.raises(ValidationError, match="weights"):
+        risk.batch_risk_report([[-200.0, 0, 0, 0]], R)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -176,7 +176,7 @@ class BetaResult:
     dropped_unmatched: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["warnings"] = list(self.warnings)
         return d
 
@@ -380,7 +380,9 @@ class FactorRegressionResult:
         return None if self.market_factor is None else self.betas.get(self.market_factor)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        for k in ("betas", "std_errors", "vif", "raw_vif"):
+            d[k] = dict(d[k])
         d["warnings"] = list(self.warnings)
         return d
 
