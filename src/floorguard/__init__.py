@@ -53,6 +53,22 @@ _EXPORTS: dict[str, str] = {
     "batch_risk_report": "floorguard.core.risk",
     "historical_stress": "floorguard.core.risk",
     "market_shock_stress": "floorguard.core.risk",
+    # uncertainty engine: forecasts, Monte Carlo scenarios, backtest (issue 7)
+    "fit_garch": "floorguard.core.forecast",
+    "forecast_vol": "floorguard.core.forecast",
+    "vol_risk_premium": "floorguard.core.forecast",
+    "fit_vol_regimes": "floorguard.core.forecast",
+    "correlation_regime": "floorguard.core.forecast",
+    "detect_anomalies": "floorguard.core.forecast",
+    "fit_tail": "floorguard.core.forecast",
+    "fomc_events": "floorguard.core.forecast",
+    "expected_event_moves": "floorguard.core.forecast",
+    "credit_spread_signal": "floorguard.core.forecast",
+    "run_scenario": "floorguard.core.montecarlo",
+    "preset": "floorguard.core.montecarlo",
+    "custom_shock": "floorguard.core.montecarlo",
+    "tail_comparison": "floorguard.core.montecarlo",
+    "run_backtest": "floorguard.core.backtest",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"], key=str.casefold)
