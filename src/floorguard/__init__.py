@@ -65,7 +65,6 @@ _EXPORTS: dict[str, str] = {
     "expected_event_moves": "floorguard.core.forecast",
     "credit_spread_signal": "floorguard.core.forecast",
     "run_scenario": "floorguard.core.montecarlo",
-    "preset": "floorguard.core.montecarlo",
     "custom_shock": "floorguard.core.montecarlo",
     "tail_comparison": "floorguard.core.montecarlo",
     "run_backtest": "floorguard.core.backtest",
