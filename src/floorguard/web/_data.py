@@ -1,10 +1,13 @@
 """JSON the dashboard needs that the public API does not shape for a page.
 
-Two routes, authenticated with the API's own bearer dependency:
+Three routes, authenticated with the API's own bearer dependency:
 
 * a stored portfolio valued position by position (price, source, as-of date,
   value, weight) with the data-quality flags of each market-priced symbol's
   recent history;
+* the admin overview: insured notional of live policies by index and by
+  user against the configured limits, and the settlement runs (settlements
+  grouped by the time they were made);
 * the underwater (drawdown) curve of the portfolio's public sleeve held at
   today's weights over a window, the series behind the risk report's
   ``max_drawdown`` (the report itself carries only the summary).
@@ -21,14 +24,14 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, Path, Query
 
-from floorguard.api.deps import CtxDep, UserDep
+from floorguard.api.deps import AdminDep, CtxDep, UserDep
 from floorguard.core.risk import drawdown_series, simple_returns
 from floorguard.exceptions import DataError, ValidationError
 from floorguard.marketdata import check_quality
 from floorguard.services import user_portfolios
 from floorguard.services.portfolios import value_portfolio
 
-__all__ = ["QUALITY_WINDOW_DAYS", "drawdown_payload", "router", "valuation_payload"]
+__all__ = ["QUALITY_WINDOW_DAYS", "admin_overview", "drawdown_payload", "router", "valuation_payload"]
 
 #: Calendar days of history checked for data-quality issues before each price.
 QUALITY_WINDOW_DAYS = 365
@@ -178,3 +181,80 @@ def portfolio_drawdown(
     portfolio = user_portfolios.get_portfolio(ctx, user, portfolio_id)
     names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     return drawdown_payload(ctx, portfolio, names, start, end)
+
+
+def admin_overview(ctx: Any) -> dict[str, Any]:
+    """Insured exposure against the limits, and the settlement runs.
+
+    Exposure counts live policies (``services.policies.LIVE_STATUSES``), the
+    same set the quote-time limit check counts. A settlement run is the set of
+    settlements made at one ``settled_at`` instant (one call of the settlement
+    job settles every due policy at the same ``as_of``).
+    """
+    import sqlalchemy as sa
+
+    from floorguard.persistence.lifecycle import PolicySettlement
+    from floorguard.persistence.orm import InsurancePolicy, InsurancePolicyEvent
+    from floorguard.services.policies import LIVE_STATUSES
+    from floorguard.services.users import list_users
+
+    settings = ctx.settings
+    with ctx.session() as session:
+        names = {u.id: u.name for u in list_users(session)}
+        by_index_rows = session.execute(
+            sa.select(InsurancePolicy.index_symbol, sa.func.sum(InsurancePolicy.coverage_notional), sa.func.count())
+            .where(InsurancePolicy.status.in_(LIVE_STATUSES))
+            .group_by(InsurancePolicy.index_symbol)
+            .order_by(InsurancePolicy.index_symbol)
+        ).all()
+        by_user_rows = session.execute(
+            sa.select(InsurancePolicy.user_id, sa.func.sum(InsurancePolicy.coverage_notional), sa.func.count())
+            .where(InsurancePolicy.status.in_(LIVE_STATUSES))
+            .group_by(InsurancePolicy.user_id)
+            .order_by(InsurancePolicy.user_id)
+        ).all()
+        settlements = session.scalars(
+            sa.select(PolicySettlement).order_by(PolicySettlement.settled_at.desc(), PolicySettlement.policy_id)
+        ).all()
+        deferred = session.execute(
+            sa.select(InsurancePolicyEvent.ts, InsurancePolicyEvent.policy_id)
+            .where(InsurancePolicyEvent.event_type == "settlement_deferred")
+            .order_by(InsurancePolicyEvent.ts.desc())
+        ).all()
+        runs: dict[str, dict[str, Any]] = {}
+        for row in settlements:
+            key = row.settled_at.isoformat()
+            run = runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
+                                        "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0})
+            run["settled"] += 1
+            run["policy_ids"].append(row.policy_id)
+            run["kinds"][row.kind] = run["kinds"].get(row.kind, 0) + 1
+            run["total_compensation"] += float(row.compensation)
+            run["total_hedge_payoff"] += float(row.hedge_payoff)
+        for ts, _pid in deferred:
+            key = ts.isoformat()
+            runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
+                                  "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0})
+            runs[key]["deferred"] += 1
+    return {
+        "live_statuses": list(LIVE_STATUSES),
+        "limit_per_index": float(settings.max_insured_notional_per_index),
+        "limit_per_user": float(settings.max_insured_notional_per_user),
+        "by_index": [
+            {"index_symbol": idx, "insured_notional": float(total or 0), "policies": int(n),
+             "limit": float(settings.max_insured_notional_per_index)}
+            for idx, total, n in by_index_rows
+        ],
+        "by_user": [
+            {"user_id": uid, "user_name": names.get(uid), "insured_notional": float(total or 0), "policies": int(n),
+             "limit": float(settings.max_insured_notional_per_user)}
+            for uid, total, n in by_user_rows
+        ],
+        "settlement_runs": sorted(runs.values(), key=lambda r: r["settled_at"], reverse=True),
+    }
+
+
+@router.get("/admin/overview", summary="Exposure by index and user against the limits; settlement runs")
+def admin_overview_route(ctx: CtxDep, admin: AdminDep) -> dict[str, Any]:
+    """Admins only (403 for investors)."""
+    return admin_overview(ctx)

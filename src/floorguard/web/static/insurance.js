@@ -13,7 +13,7 @@
       term_days: parseInt(FG.$("#term").value, 10),
       strategy: FG.$("#strategy").value
     };
-    if (p.strategy === "collar") p.cap = parseFloat(FG.$("#cap").value);
+    if (p.strategy === "collar") p.upside_cap_pct = parseFloat(FG.$("#cap").value);
     return p;
   }
 
@@ -160,7 +160,7 @@
       failed.map(function (p) { return fmt.pct(p.floor_pct, 0) + " (" + p.error + ")"; }).join(", ")));
   }
   function loadCostCurve(p, selectedPct) {
-    var key = p.strategy + "|" + p.term_days + "|" + (p.cap || "") + "|" + FG.portfolioId();
+    var key = p.strategy + "|" + p.term_days + "|" + (p.upside_cap_pct || "") + "|" + FG.portfolioId();
     return FG.panel("costcurve", function (body) {
       var fetchPts = key === state.costKey && costPoints ? Promise.resolve(costPoints)
         : COST_FLOORS.reduce(function (acc, f) {   // sequential: gentle on the quote rate limit

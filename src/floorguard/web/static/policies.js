@@ -11,7 +11,13 @@
 
   var selected = document.body.dataset.policyId || null;
 
-  function coverage(p) { return pick(p, ["coverage_pct", "coverage", "coverage_ratio_achieved", "hedge_ratio", "analytics.hedge_ratio"]); }
+  // Contractual share of a shortfall the policy covers (the draft's coverage_ratio).
+  function coverage(p) { return pick(p, ["terms.coverage_ratio", "coverage_ratio"], 1); }
+  function insuredShare(p) {
+    var v = p.portfolio_value_at_bind;
+    return FG.isNum(p.coverage_notional) && FG.isNum(v) && v ? p.coverage_notional / v : null;
+  }
+  function isAlert(type) { return /floor_breach|near_breach|roll_suggested|order_unknown|unwind/.test(type || ""); }
   function daysLeft(p) { return pick(p, ["days_remaining", "days_to_expiry", "remaining_days"]); }
   function mtmPnl(p) { return pick(p, ["mtm_pnl", "mtm.pnl", "pnl", "current.mtm_pnl"]); }
 
@@ -27,7 +33,8 @@
       { label: "Strategy", fmt: function (p) { return String(p.strategy || "").replace("_", " "); } },
       { label: "Index", fmt: function (p) { return pick(p, ["index_symbol", "underlying_symbol"]); } },
       { label: "Floor", num: true, fmt: function (p) { return fmt.pct(p.floor_pct, 0); } },
-      { label: "Coverage", num: true, fmt: function (p) { return fmt.pct(coverage(p), 0); } },
+      { label: "Coverage", num: true, title: "share of a shortfall below the floor the policy pays", fmt: function (p) { return fmt.pct(coverage(p), 0); } },
+      { label: "Insured", num: true, title: "beta-adjusted notional hedged", fmt: function (p) { return fmt.money(p.coverage_notional); } },
       { label: "Days left", num: true, fmt: function (p) { var d = daysLeft(p); return FG.isNum(d) ? fmt.num(d, 0) : "–"; } },
       { label: "Premium", num: true, fmt: function (p) { return fmt.money(p.premium_net); } },
       { label: "MTM P/L", num: true, fmt: function (p) {
@@ -62,11 +69,18 @@
     var floorValue = pick(p, ["floor_value"], (p.floor_pct || 0) * pick(p, ["portfolio_value_at_bind", "portfolio_value"], 0));
     body.appendChild(el("div", { class: "kpis", id: "policy-kpis" },
       FG.kpi("Policy", "#" + p.id, String(p.strategy || "").replace("_", " ")),
-      FG.kpi("Coverage", fmt.pct(coverage(p), 0), "hedge ratio achieved"),
+      FG.kpi("Coverage", fmt.pct(coverage(p), 0), "insured " + fmt.money(p.coverage_notional) + " (" + fmt.pct(insuredShare(p), 0) + " of value, beta-adjusted)"),
       FG.kpi("Days left", FG.isNum(daysLeft(p)) ? fmt.num(daysLeft(p), 0) : "–", "to " + fmt.date(pick(p, ["end_utc", "expiry"]))),
       FG.kpi("MTM P/L", fmt.money(mtmPnl(p)), "hedge value − premium", { id: "kpi-mtm" }),
       FG.kpi("Floor", fmt.money(floorValue), fmt.pct(p.floor_pct, 0)),
-      FG.kpi("Shortfall", fmt.money(pick(p, ["shortfall", "current.shortfall"], 0)), "below the floor now")));
+      FG.kpi("Shortfall", p.mtm ? fmt.money(pick(p, ["shortfall"], 0)) : "–", p.mtm ? "below the floor, as of " + fmt.datetime(p.mtm.ts) : "not monitored yet")));
+    if (p.mtm && p.mtm.note) body.appendChild(el("p", { class: "small muted" }, "MTM: " + p.mtm.note + ". ", FG.estimateTag()));
+    if (p.settlement) {
+      var st = p.settlement;
+      body.appendChild(el("div", { class: "notice", id: "settlement" }, "Settled " + fmt.date(st.settlement_date) + " (" + st.kind + "): final index " +
+        fmt.num(st.final_index_level, 2) + ", shortfall " + fmt.money(st.shortfall) + ", hedge payoff " + fmt.money(st.hedge_payoff) +
+        ", compensation " + fmt.money(st.compensation) + "."));
+    }
     var nav = navSeries(p);
     var chart = el("div", { class: "chart", id: "policy-chart" });
     body.appendChild(chart);
@@ -76,7 +90,7 @@
     } else {
       var ts = nav.map(function (n) { return pick(n, ["ts", "timestamp", "date"]); });
       var pv = nav.map(function (n) { return pick(n, ["portfolio_value"]); });
-      var hv = nav.map(function (n) { return pick(n, ["portfolio_value"], 0) + pick(n, ["hedge_value"], 0) - (FG.isNum(p.premium_net) ? 0 : 0); });
+      var hv = nav.map(function (n) { return pick(n, ["portfolio_value"], 0) + pick(n, ["hedge_value"], 0); });
       var fl = nav.map(function () { return floorValue; });
       var mode = nav.length < 3 ? "lines+markers" : "lines";
       FG.plot(chart, [
@@ -85,22 +99,25 @@
         { x: ts, y: fl, name: "Floor", mode: "lines", line: { color: FG.palette.floor, dash: "dash", width: 2 } }
       ], { yaxis: { tickprefix: "$", title: { text: "value ($)" } }, hovermode: "x unified" });
     }
-    var legs = pick(p, ["legs", "draft.legs"], []) || [];
-    if (legs.length) {
-      body.appendChild(el("h3", null, "Legs (executed)"));
+    var orders = p.orders || [];
+    if (orders.length) {
+      body.appendChild(el("h3", null, "Orders at the broker"));
       body.appendChild(FG.table([
-        { label: "Side", key: "side" }, { label: "Kind", key: "kind" },
-        { label: "Strike", num: true, fmt: function (l) { return fmt.num(l.strike, l.strike % 1 ? 2 : 0); } },
-        { label: "Contracts", num: true, fmt: function (l) { return fmt.int(l.contracts); } },
-        { label: "Fill", num: true, fmt: function (l) { return fmt.num(pick(l, ["fill_price", "executed_price", "price"])); } },
-        { label: "Broker id", fmt: function (l) { return pick(l, ["broker_order_id", "order_id"], "–"); } }
-      ], legs, { id: "policy-legs" }));
+        { label: "Purpose", key: "purpose" },
+        { label: "Leg", num: true, fmt: function (o) { return String(o.leg); } },
+        { label: "Side", key: "side" },
+        { label: "Qty", num: true, fmt: function (o) { return fmt.int(o.quantity); } },
+        { label: "Filled", num: true, fmt: function (o) { return fmt.int(o.filled_quantity); } },
+        { label: "Avg fill", num: true, fmt: function (o) { return fmt.num(o.avg_fill_price); } },
+        { label: "State", fmt: function (o) { return FG.tag(o.state, o.state === "filled" ? "good" : (o.state === "rejected" ? "bad" : null)); } },
+        { label: "Broker id", fmt: function (o) { return o.broker_order_id || "–"; } }
+      ], orders, { id: "policy-orders" }));
     }
   }
 
   function renderEvents(body, p) {
     var events = pick(p, ["events"], []) || [];
-    var alerts = events.filter(function (e) { return /breach|alert|roll/i.test(e.event_type || e.type || ""); });
+    var alerts = events.filter(function (e) { return isAlert(e.type || e.event_type); });
     body.appendChild(el("div", { class: "small", id: "alerts" }, alerts.length
       ? el("span", null, FG.tag(alerts.length + " alert" + (alerts.length > 1 ? "s" : ""), "bad"))
       : FG.tag("no alerts", "good")));
@@ -109,10 +126,12 @@
     body.appendChild(el("ul", { class: "timeline", id: "events" }, sorted.map(function (e) {
       var type = e.event_type || e.type || "event";
       var details = e.details || e.details_json || {};
-      var summary = typeof details === "string" ? details : (details.message || details.summary || Object.keys(details).slice(0, 4).map(function (k) {
-        var v = details[k]; return k + "=" + (typeof v === "object" ? JSON.stringify(v) : v);
-      }).join(", "));
-      return el("li", { class: /breach|alert/i.test(type) ? "alert" : null },
+      var summary = typeof details === "string" ? details : (details.message || details.suggestion || details.reason || Object.keys(details)
+        .filter(function (k) { var v = details[k]; return v !== null && typeof v !== "object"; }).slice(0, 5).map(function (k) {
+          var v = details[k];
+          return k.replace(/_/g, " ") + " " + (FG.isNum(v) ? (Number.isInteger(v) ? String(v) : fmt.num(v, 2)) : String(v));
+        }).join(" · "));
+      return el("li", { class: isAlert(type) ? "alert" : null },
         el("div", { class: "when" }, fmt.datetime(pick(e, ["ts", "timestamp", "created_at"]))),
         el("strong", null, type.replace(/_/g, " ")), summary ? el("div", { class: "small muted" }, summary) : null);
     })));

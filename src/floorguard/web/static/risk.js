@@ -160,7 +160,8 @@
     var chart = el("div", { class: "chart tall", id: "corr-chart" });
     body.appendChild(chart);
     FG.plot(chart, [{
-      type: "heatmap", z: z, x: syms, y: syms, zmin: -1, zmax: 1, colorscale: "RdBu", reversescale: true, xgap: 1, ygap: 1,
+      type: "heatmap", z: z, x: syms, y: syms, zmin: -1, zmax: 1, colorscale: "RdBu", xgap: 1, ygap: 1,
+      texttemplate: syms.length <= 12 ? "%{z:.2f}" : "", textfont: { size: 10 },
       hovertemplate: "%{y} / %{x}: %{z:.2f}<extra></extra>", colorbar: { thickness: 10 }
     }], { yaxis: { autorange: "reversed" }, margin: { l: 60, r: 10, t: 6, b: 50 } });
     var dr = data.risk.diversification_ratio;
@@ -203,8 +204,14 @@
       ? "Hedged columns apply your active policy's payoff" + (hedge && hedge.policy_id ? " (policy #" + hedge.policy_id + ")" : "") + " to each scenario's market move."
       : "You have no active policy: the hedged columns stay empty until you bind one on the Insurance page."));
     body.appendChild(FG.table([
-      { label: "Scenario", fmt: function (x) { return el("span", { title: pick(x, ["details.description"], "") }, x.name); } },
-      { label: "Kind", fmt: function (x) { return FG.tag(x.kind, x.kind === "historical" ? "info" : null); } },
+      { label: "Scenario", fmt: function (x) { return el("span", { title: pick(x, ["details.description"], "") }, humanize(x.name)); } },
+      { label: "Kind", fmt: function (x) { return FG.tag(String(x.kind).replace(/_/g, " "), x.kind === "historical" ? "info" : null); } },
+      { label: "Period / shock", fmt: function (x) {
+        var d = x.details || {};
+        if (d.start && d.end) return fmt.date(d.start) + " → " + fmt.date(d.end);
+        if (d.shocks) return Object.keys(d.shocks).map(function (k) { return k.replace(/_/g, " ") + " " + fmt.signedPct(d.shocks[k], 0); }).join(", ");
+        return "";
+      } },
       { label: "Market", num: true, fmt: function (x) { return fmt.signedPct(x.market_return, 1); } },
       { label: "Unhedged", num: true, fmt: function (x) { return fmt.signedPct(x.portfolio_return, 1); } },
       { label: "Unhedged P/L", num: true, fmt: function (x) { return fmt.money(x.pnl); } },
@@ -212,6 +219,11 @@
       { label: "Hedged P/L", num: true, fmt: function (x) { return FG.isNum(x.hedged_pnl) ? fmt.money(x.hedged_pnl) : "–"; } }
     ], rows, { id: "stress-table" }));
     if (st.factor_shocks_note) body.appendChild(el("p", { class: "small muted" }, "Factor shocks: " + st.factor_shocks_note + "."));
+  }
+
+  function humanize(name) {
+    var s = String(name || "").replace(/_/g, " ");
+    return s.charAt(0).toUpperCase() + s.slice(1);
   }
 
   var RENDER = { beta: renderBeta, sectors: renderSectors, concentration: renderConcentration, "var": renderVar,
