@@ -64,7 +64,9 @@ def _terminal_kernel(model, h, legs, spot) -> None:
     for x in iter_terminal_chunks(model, 21, TERMINAL_PATHS, seed=1, chunk_size=CHUNK):
         np.exp(x, out=x)
         vals = x @ h
-        vals += reprice_legs(legs, spot * x[:, -1], 21 / 252, spot0=spot, surface=surf, spot_vol_slope=-1.0)
+        vals += reprice_legs(
+            legs, spot * x[:, -1], 21 / 252, spot0=spot, surface=surf, spot_vol_slope=-1.0
+        )
 
 
 def _plain_step_loop(model, h, floor: float) -> float:
@@ -86,7 +88,9 @@ def _plain_step_loop(model, h, floor: float) -> float:
     return breaches / PATH_PATHS
 
 
-def _quantlib_put(n_paths: int, s: float, k: float, t_days: int, r: float, q: float, vol: float) -> tuple[float, float]:
+def _quantlib_put(
+    n_paths: int, s: float, k: float, t_days: int, r: float, q: float, vol: float
+) -> tuple[float, float]:
     import QuantLib as ql
 
     today = ql.Date(2, 1, 2026)
@@ -97,9 +101,16 @@ def _quantlib_put(n_paths: int, s: float, k: float, t_days: int, r: float, q: fl
     qts = ql.YieldTermStructureHandle(ql.FlatForward(today, q, dc))
     vts = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), vol, dc))
     process = ql.BlackScholesMertonProcess(spot, qts, rts, vts)
-    option = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Put, k), ql.EuropeanExercise(today + t_days))
+    option = ql.VanillaOption(
+        ql.PlainVanillaPayoff(ql.Option.Put, k), ql.EuropeanExercise(today + t_days)
+    )
     engine = ql.MCEuropeanEngine(
-        process, "pseudorandom", timeSteps=1, requiredSamples=n_paths, seed=42, antitheticVariate=True
+        process,
+        "pseudorandom",
+        timeSteps=1,
+        requiredSamples=n_paths,
+        seed=42,
+        antitheticVariate=True,
     )
     option.setPricingEngine(engine)
     return option.NPV(), option.errorEstimate()
@@ -130,14 +141,38 @@ def _main() -> None:
     t_kernel = median_time(lambda: _terminal_kernel(model, h, legs, spot))
     t_full = median_time(
         lambda: run_scenario(
-            h, model, preset("severe"), index=n - 1, index_spot=spot, legs=legs, surface=0.2,
-            floor=floor, n_paths=TERMINAL_PATHS, seed=1, chunk_size=CHUNK,
+            h,
+            model,
+            preset("severe"),
+            index=n - 1,
+            index_spot=spot,
+            legs=legs,
+            surface=0.2,
+            floor=floor,
+            n_paths=TERMINAL_PATHS,
+            seed=1,
+            chunk_size=CHUNK,
         )
     )
     rows += [
-        ("terminal 1e6 × 21 assets", "numpy: draw the normals only (SFC64, same chunks)", t_norm, "1.00×"),
-        ("terminal 1e6 × 21 assets", "floorguard: simulate + value holdings + reprice collar", t_kernel, f"{t_kernel / t_norm:.2f}×"),
-        ("terminal 1e6 × 21 assets", "floorguard run_scenario (+ P5/P50/P95, VaR, ES, CF-ES, breach, SEs)", t_full, f"{t_full / t_norm:.2f}×"),
+        (
+            "terminal 1e6 × 21 assets",
+            "numpy: draw the normals only (SFC64, same chunks)",
+            t_norm,
+            "1.00×",
+        ),
+        (
+            "terminal 1e6 × 21 assets",
+            "floorguard: simulate + value holdings + reprice collar",
+            t_kernel,
+            f"{t_kernel / t_norm:.2f}×",
+        ),
+        (
+            "terminal 1e6 × 21 assets",
+            "floorguard run_scenario (+ P5/P50/P95, VaR, ES, CF-ES, breach, SEs)",
+            t_full,
+            f"{t_full / t_norm:.2f}×",
+        ),
     ]
 
     # 2. paths with floor-breach monitoring
@@ -145,21 +180,56 @@ def _main() -> None:
     t_loop = median_time(lambda: _plain_step_loop(model, h, floor))
     t_paths = median_time(
         lambda: run_scenario(
-            h, model, preset("severe"), index=n - 1, index_spot=spot, legs=(), surface=0.2, floor=floor,
-            n_paths=PATH_PATHS, seed=1, chunk_size=10_000, monitor_path=True,
+            h,
+            model,
+            preset("severe"),
+            index=n - 1,
+            index_spot=spot,
+            legs=(),
+            surface=0.2,
+            floor=floor,
+            n_paths=PATH_PATHS,
+            seed=1,
+            chunk_size=10_000,
+            monitor_path=True,
         )
     )
     t_paths_h = median_time(
         lambda: run_scenario(
-            h, model, preset("severe"), index=n - 1, index_spot=spot, legs=legs, surface=0.2, floor=floor,
-            n_paths=PATH_PATHS, seed=1, chunk_size=10_000, monitor_path=True,
+            h,
+            model,
+            preset("severe"),
+            index=n - 1,
+            index_spot=spot,
+            legs=legs,
+            surface=0.2,
+            floor=floor,
+            n_paths=PATH_PATHS,
+            seed=1,
+            chunk_size=10_000,
+            monitor_path=True,
         )
     )
     rows += [
         ("paths 1e5 × 30 × 21 assets", "numpy: draw the normals only", t_pnorm, "1.00×"),
-        ("paths 1e5 × 30 × 21 assets", "plain per-step numpy loop (unhedged breach)", t_loop, f"{t_loop / t_pnorm:.2f}×"),
-        ("paths 1e5 × 30 × 21 assets", "floorguard run_scenario, unhedged + breach, with SEs", t_paths, f"{t_paths / t_pnorm:.2f}×"),
-        ("paths 1e5 × 30 × 21 assets", "floorguard run_scenario, collar repriced every day", t_paths_h, f"{t_paths_h / t_pnorm:.2f}×"),
+        (
+            "paths 1e5 × 30 × 21 assets",
+            "plain per-step numpy loop (unhedged breach)",
+            t_loop,
+            f"{t_loop / t_pnorm:.2f}×",
+        ),
+        (
+            "paths 1e5 × 30 × 21 assets",
+            "floorguard run_scenario, unhedged + breach, with SEs",
+            t_paths,
+            f"{t_paths / t_pnorm:.2f}×",
+        ),
+        (
+            "paths 1e5 × 30 × 21 assets",
+            "floorguard run_scenario, collar repriced every day",
+            t_paths_h,
+            f"{t_paths_h / t_pnorm:.2f}×",
+        ),
     ]
 
     # 3. single-asset put vs QuantLib
@@ -168,7 +238,9 @@ def _main() -> None:
     exact = float(bsm_price("put", s, k, t, r, vol, q))
     npaths = 1_000_000
     ours = mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
-    t_ours = median_time(lambda: mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3))
+    t_ours = median_time(
+        lambda: mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
+    )
     ql_price, ql_err = _quantlib_put(npaths, s, k, days, r, q, vol)
     t_ql = median_time(lambda: _quantlib_put(npaths, s, k, days, r, q, vol))
     rows += [

@@ -45,13 +45,17 @@ def spx():
 @pytest.fixture(scope="module")
 def pput(spx):
     px, vix = spx
-    return run_backtest(px.index, px.to_numpy(), "pput", implied_atm=vix.to_numpy(), start=dt.date(2000, 1, 1))
+    return run_backtest(
+        px.index, px.to_numpy(), "pput", implied_atm=vix.to_numpy(), start=dt.date(2000, 1, 1)
+    )
 
 
 @pytest.fixture(scope="module")
 def collar(spx):
     px, vix = spx
-    return run_backtest(px.index, px.to_numpy(), "collar", implied_atm=vix.to_numpy(), start=dt.date(2000, 1, 1))
+    return run_backtest(
+        px.index, px.to_numpy(), "collar", implied_atm=vix.to_numpy(), start=dt.date(2000, 1, 1)
+    )
 
 
 def _reconcile(res, px):
@@ -96,7 +100,10 @@ def test_pput_rules_and_pricing(pput, spx):
     atm = float(np.std(np.diff(np.log(hist)), ddof=1) * math.sqrt(252) * cfg.proxy_scale)
     vol = atm + cfg.skew_slope * math.sqrt((1 / 12) / t) * math.log(first.strike / fwd)
     assert first.vol == pytest.approx(vol, rel=1e-9)
-    assert first.price == pytest.approx(bsm_price("put", first.spot_open, first.strike, t, cfg.rate, vol, cfg.dividend_yield), rel=1e-9)
+    assert first.price == pytest.approx(
+        bsm_price("put", first.spot_open, first.strike, t, cfg.rate, vol, cfg.dividend_yield),
+        rel=1e-9,
+    )
     # payoff at expiry = quantity x intrinsic at the expiration close
     s_exp = float(px.loc[pd.Timestamp(first.expiry)])
     assert first.payoff == pytest.approx(first.quantity * max(first.strike - s_exp, 0.0), rel=1e-12)
@@ -124,14 +131,20 @@ def test_collar_rules(collar):
 
 
 def test_kpis_definitions(pput):
-    assert pput.cost_of_protection == pytest.approx(pput.unhedged.annual_return - pput.hedged.annual_return)
+    assert pput.cost_of_protection == pytest.approx(
+        pput.unhedged.annual_return - pput.hedged.annual_return
+    )
     assert pput.hedged.worst_month > pput.unhedged.worst_month  # the put floors monthly losses
     assert pput.hedged.es_period < pput.unhedged.es_period
     assert 0 <= pput.hit_rate <= 1 and 0 <= pput.over_hedge_ratio <= 1
     puts = [leg for leg in pput.legs if leg.kind == "put"]
-    over = sum(leg.premium for leg in puts if leg.realized_drawdown > -0.05) / sum(leg.premium for leg in puts)
+    over = sum(leg.premium for leg in puts if leg.realized_drawdown > -0.05) / sum(
+        leg.premium for leg in puts
+    )
     assert pput.over_hedge_ratio == pytest.approx(over)
-    hits = [leg.band_lo <= leg.realized_drawdown <= leg.band_hi for leg in puts if not leg.closed_early]
+    hits = [
+        leg.band_lo <= leg.realized_drawdown <= leg.band_hi for leg in puts if not leg.closed_early
+    ]
     assert pput.hit_rate == pytest.approx(np.mean(hits))
     assert pput.hedge_cost_efficiency > 0
 
@@ -140,20 +153,30 @@ def test_synthetic_crash_and_calm():
     days = pd.bdate_range("2021-01-01", "2021-06-30")
     n = len(days)
     calm = 100 * np.exp(np.linspace(0, 0.05, n))
-    res = run_backtest(days, calm, "pput", implied_atm=np.full(n, 0.2), config=BacktestConfig(strike_step=0))
+    res = run_backtest(
+        days, calm, "pput", implied_atm=np.full(n, 0.2), config=BacktestConfig(strike_step=0)
+    )
     assert all(leg.payoff == 0 for leg in res.legs if not leg.closed_early)
     assert res.over_hedge_ratio == pytest.approx(1.0)
     crash = calm.copy()
     i = days.get_loc(pd.Timestamp("2021-03-01"))
     crash[i:] *= 0.8
-    res2 = run_backtest(days, crash, "pput", implied_atm=np.full(n, 0.2), config=BacktestConfig(strike_step=0))
+    res2 = run_backtest(
+        days, crash, "pput", implied_atm=np.full(n, 0.2), config=BacktestConfig(strike_step=0)
+    )
     hit = [leg for leg in res2.legs if leg.open_date < dt.date(2021, 3, 1) <= leg.expiry][0]
-    assert hit.payoff == pytest.approx(hit.quantity * (hit.strike - crash[days.get_loc(pd.Timestamp(hit.expiry))]))
+    assert hit.payoff == pytest.approx(
+        hit.quantity * (hit.strike - crash[days.get_loc(pd.Timestamp(hit.expiry))])
+    )
     assert res2.hedged.max_drawdown > res2.unhedged.max_drawdown
 
 
 def test_monthly_expirations_holidays():
-    days = [d.date() for d in pd.bdate_range("2008-01-01", "2008-12-31") if d.date() != dt.date(2008, 3, 21)]
+    days = [
+        d.date()
+        for d in pd.bdate_range("2008-01-01", "2008-12-31")
+        if d.date() != dt.date(2008, 3, 21)
+    ]
     exp = [days[i] for i in monthly_expirations(days)]
     assert exp[0] == dt.date(2008, 1, 18)
     assert exp[2] == dt.date(2008, 3, 20)  # Good Friday 2008: the Thursday before
@@ -165,7 +188,9 @@ def test_drawdown_band_against_simulation():
     lo, hi = drawdown_band(sigma, t, (0.05, 0.95))
     rng = np.random.default_rng(0)
     steps = 1000
-    inc = rng.normal(-0.5 * sigma**2 * t / steps, sigma * math.sqrt(t / steps), size=(10_000, steps))
+    inc = rng.normal(
+        -0.5 * sigma**2 * t / steps, sigma * math.sqrt(t / steps), size=(10_000, steps)
+    )
     mins = np.minimum(np.cumsum(inc, axis=1).min(axis=1), 0.0)
     q = np.expm1(np.quantile(mins, [0.05, 0.95]))
     assert lo == pytest.approx(q[0], rel=0.03)

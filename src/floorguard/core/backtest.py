@@ -112,7 +112,9 @@ class BacktestConfig:
             raise ValidationError.for_field("band", "must be 0 < lo < hi < 1")
 
 
-def skew_vol(atm: FloatArray, strike: float, forward: FloatArray, t_years: FloatArray, slope: float) -> FloatArray:
+def skew_vol(
+    atm: FloatArray, strike: float, forward: FloatArray, t_years: FloatArray, slope: float
+) -> FloatArray:
     """Model smile: ``atm + slope · sqrt(1/12 / t) · ln(K/F)``, floored at 40 % of ATM."""
     t = np.maximum(np.asarray(t_years, dtype=np.float64), 1.0 / 365.0)
     v = atm + slope * np.sqrt((1.0 / 12.0) / t) * np.log(strike / forward)
@@ -120,7 +122,7 @@ def skew_vol(atm: FloatArray, strike: float, forward: FloatArray, t_years: Float
 
 
 def monthly_expirations(dates: Sequence[dt.date]) -> list[int]:
-    """Positions in ``dates`` of the monthly expirations (third Friday, or the trading day before)."""
+    """Positions in ``dates`` of the monthly expirations (third Friday, else the day before)."""
     if not dates:
         return []
     first, last = dates[0], dates[-1]
@@ -156,7 +158,10 @@ def drawdown_band(sigma: float, t_years: float, band: tuple[float, float]) -> tu
     sd = sigma * math.sqrt(t_years)
 
     def cdf(m: float) -> float:
-        return float(ndtr((m - mu * t_years) / sd) + math.exp(2 * mu * m / (sigma * sigma)) * ndtr((m + mu * t_years) / sd))
+        return float(
+            ndtr((m - mu * t_years) / sd)
+            + math.exp(2 * mu * m / (sigma * sigma)) * ndtr((m + mu * t_years) / sd)
+        )
 
     out = []
     for p in band:
@@ -198,6 +203,7 @@ class LegRecord:
     closed_early: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (ISO dates)."""
         out = asdict(self)
         out["open_date"] = self.open_date.isoformat()
         out["expiry"] = self.expiry.isoformat()
@@ -222,6 +228,7 @@ class PerformanceMetrics:
     total_return: float
 
     def to_dict(self) -> dict[str, float]:
+        """Plain dict of the metrics."""
         return asdict(self)
 
 
@@ -274,9 +281,12 @@ class BacktestResult:
     hedged_value: FloatArray = field(repr=False)
     unhedged_value: FloatArray = field(repr=False)
     index_units: FloatArray = field(repr=False)
-    label: str = "estimate (model-priced backtest; past performance does not predict future results)"
+    label: str = (
+        "estimate (model-priced backtest; past performance does not predict future results)"
+    )
 
     def to_dict(self, *, include_series: bool = False) -> dict[str, Any]:
+        """Summary as a JSON-ready dict; ``include_series`` adds legs and daily values."""
         out: dict[str, Any] = {
             "strategy": self.strategy,
             "start": self.start.isoformat(),
@@ -319,7 +329,9 @@ def _as_dates(dates: Sequence[Any]) -> list[dt.date]:
     return out
 
 
-def _atm_vol(closes: FloatArray, implied: FloatArray | None, cfg: BacktestConfig) -> tuple[FloatArray, np.ndarray]:
+def _atm_vol(
+    closes: FloatArray, implied: FloatArray | None, cfg: BacktestConfig
+) -> tuple[FloatArray, np.ndarray]:
     """ATM vol per day and whether it came from the implied series."""
     t = closes.size
     lr = np.diff(np.log(closes))
@@ -389,7 +401,9 @@ def run_backtest(
     all_dates = _as_dates(dates)
     px_all = np.asarray(closes, dtype=np.float64).reshape(-1)
     if px_all.size != len(all_dates):
-        raise ValidationError.for_field("closes", f"has {px_all.size} values but dates has {len(all_dates)}")
+        raise ValidationError.for_field(
+            "closes", f"has {px_all.size} values but dates has {len(all_dates)}"
+        )
     if not np.all(np.isfinite(px_all)) or np.any(px_all <= 0):
         raise ValidationError.for_field("closes", "must be finite and > 0")
     if any(b <= a for a, b in zip(all_dates, all_dates[1:], strict=False)):
@@ -398,7 +412,9 @@ def run_backtest(
     if implied_atm is not None:
         iv_all = np.asarray(implied_atm, dtype=np.float64).reshape(-1)
         if iv_all.size != px_all.size:
-            raise ValidationError.for_field("implied_atm", f"has {iv_all.size} values but closes has {px_all.size}")
+            raise ValidationError.for_field(
+                "implied_atm", f"has {iv_all.size} values but closes has {px_all.size}"
+            )
     atm_all, from_iv_all = _atm_vol(px_all, iv_all, cfg)
     ords = np.array([d.toordinal() for d in all_dates], dtype=np.int64)
     first_ok = int(cfg.proxy_window)
@@ -409,12 +425,16 @@ def run_backtest(
     if end is not None:
         hi = min(hi, int(np.searchsorted(ords, end.toordinal(), side="right")) - 1)
     if hi - lo < 42:
-        raise ValidationError.for_field("end", "the window needs at least two months of trading days")
+        raise ValidationError.for_field(
+            "end", "the window needs at least two months of trading days"
+        )
     seg_dates = all_dates[lo : hi + 1]
     rolls = [p + lo for p in monthly_expirations(seg_dates)]
     rolls = [p for p in rolls if p >= first_ok]
     if len(rolls) < 2:
-        raise ValidationError.for_field("start", "the window must contain at least two monthly expirations")
+        raise ValidationError.for_field(
+            "start", "the window must contain at least two monthly expirations"
+        )
     t0, t_end = rolls[0], hi
     px = px_all
     atm = atm_all
@@ -436,13 +456,17 @@ def run_backtest(
         tau = days_left / 365.0
         live = tau > 0
         outv = np.where(
-            leg["kind"] == "put", np.maximum(leg["strike"] - s, 0.0), np.maximum(s - leg["strike"], 0.0)
+            leg["kind"] == "put",
+            np.maximum(leg["strike"] - s, 0.0),
+            np.maximum(s - leg["strike"], 0.0),
         ).astype(np.float64)
         if live.any():
             tl = tau[live]
             fwd = s[live] * np.exp((cfg.rate - cfg.dividend_yield) * tl)
             vol = skew_vol(atm[pos][live], leg["strike"], fwd, tl, cfg.skew_slope)
-            outv[live] = bsm_price(leg["kind"], s[live], leg["strike"], tl, cfg.rate, vol, cfg.dividend_yield)
+            outv[live] = bsm_price(
+                leg["kind"], s[live], leg["strike"], tl, cfg.rate, vol, cfg.dividend_yield
+            )
         return outv
 
     def expiry_date(k: int, months: int) -> tuple[dt.date, int | None]:
@@ -485,8 +509,10 @@ def run_backtest(
         else:
             has_put = any(leg["kind"] == "put" for leg in open_legs)
             if not has_put:
-                months = 3 if month in quarterly else next(
-                    i for i in (1, 2, 3) if ((month - 1 + i) % 12 + 1) in quarterly
+                months = (
+                    3
+                    if month in quarterly
+                    else next(i for i in (1, 2, 3) if ((month - 1 + i) % 12 + 1) in quarterly)
                 )
                 new.append({"kind": "put", "months": months})
             new.append({"kind": "call", "months": 1})
@@ -495,15 +521,27 @@ def run_backtest(
             e_date, e_pos = expiry_date(k, leg["months"])
             if leg["kind"] == "put":
                 kx = s * cfg.put_moneyness
-                strike = math.floor(kx / cfg.strike_step) * cfg.strike_step if cfg.strike_step > 0 else kx
+                strike = (
+                    math.floor(kx / cfg.strike_step) * cfg.strike_step
+                    if cfg.strike_step > 0
+                    else kx
+                )
             else:
                 kx = s * cfg.call_moneyness
-                strike = math.ceil(kx / cfg.strike_step) * cfg.strike_step if cfg.strike_step > 0 else kx
-            leg.update(strike=float(strike), expiry=e_date, expiry_pos=e_pos, open_pos=r, source=src)
+                strike = (
+                    math.ceil(kx / cfg.strike_step) * cfg.strike_step if cfg.strike_step > 0 else kx
+                )
+            leg.update(
+                strike=float(strike), expiry=e_date, expiry_pos=e_pos, open_pos=r, source=src
+            )
             price = float(leg_values(leg, np.array([r]))[0])
             tau = (e_date - d).days / 365.0
             fwd = s * math.exp((cfg.rate - cfg.dividend_yield) * tau)
-            leg["vol"] = float(skew_vol(np.array([atm[r]]), strike, np.array([fwd]), np.array([tau]), cfg.skew_slope)[0])
+            leg["vol"] = float(
+                skew_vol(
+                    np.array([atm[r]]), strike, np.array([fwd]), np.array([tau]), cfg.skew_slope
+                )[0]
+            )
             leg["price"] = price
             sign = 1.0 if leg["kind"] == "put" else -1.0
             per_unit += sign * price
@@ -529,7 +567,15 @@ def run_backtest(
                 # settle or close what is open at the end
                 for leg in open_legs:
                     pay = float(leg_values(leg, np.array([t_end]))[0]) * leg["qty"]
-                    _close_leg(leg, pay, records, px, all_dates, t_end, closed_early=leg["expiry_pos"] != t_end)
+                    _close_leg(
+                        leg,
+                        pay,
+                        records,
+                        px,
+                        all_dates,
+                        t_end,
+                        closed_early=leg["expiry_pos"] != t_end,
+                    )
                 open_legs = []
                 break
     dates_out = all_dates[t0 : t_end + 1]
@@ -540,8 +586,12 @@ def run_backtest(
     roll_idx = [r - t0 for r in rolls if r <= t_end]
     if roll_idx[-1] != n_days - 1:
         roll_idx.append(n_days - 1)
-    per_h = np.array([value[b] / value[a] - 1.0 for a, b in zip(roll_idx, roll_idx[1:], strict=False)])
-    per_u = np.array([unhedged[b] / unhedged[a] - 1.0 for a, b in zip(roll_idx, roll_idx[1:], strict=False)])
+    per_h = np.array(
+        [value[b] / value[a] - 1.0 for a, b in zip(roll_idx, roll_idx[1:], strict=False)]
+    )
+    per_u = np.array(
+        [unhedged[b] / unhedged[a] - 1.0 for a, b in zip(roll_idx, roll_idx[1:], strict=False)]
+    )
 
     def metrics(v: FloatArray, rets: FloatArray, per: FloatArray) -> PerformanceMetrics:
         n = rets.size

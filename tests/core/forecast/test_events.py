@@ -22,14 +22,42 @@ from floorguard.core.forecast import (
 )
 from floorguard.exceptions import ValidationError
 
-ICS = (
-    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
-    "BEGIN:VEVENT\r\nUID:1@x\r\nDTSTART;VALUE=DATE:20240918\r\nSUMMARY:FOMC Meeting\\, rate deci\r\n sion\r\nEND:VEVENT\r\n"
-    "BEGIN:VEVENT\r\nUID:2@x\r\nDTSTART;TZID=America/New_York:20240911T083000\r\nSUMMARY:US Consumer Price Index (CPI)\r\nEND:VEVENT\r\n"
-    "BEGIN:VEVENT\r\nUID:3@x\r\nDTSTART:20241101T123000Z\r\nSUMMARY:Employment Situation\r\nCATEGORIES:Jobs,Macro\r\nEND:VEVENT\r\n"
-    "BEGIN:VEVENT\r\nUID:4@x\r\nDTSTART:20241030\r\nSUMMARY:Microsoft (MSFT) Q1 earnings\r\nDESCRIPTION:After close\\nconference call\r\nEND:VEVENT\r\n"
-    "BEGIN:VEVENT\r\nUID:5@x\r\nDTSTART:20241225\r\nSUMMARY:Holiday\r\nEND:VEVENT\r\n"
-    "END:VCALENDAR\r\n"
+ICS = "\r\n".join(
+    [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//test//EN",
+        "BEGIN:VEVENT",
+        "UID:1@x",
+        "DTSTART;VALUE=DATE:20240918",
+        "SUMMARY:FOMC Meeting\\, rate deci",
+        " sion",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:2@x",
+        "DTSTART;TZID=America/New_York:20240911T083000",
+        "SUMMARY:US Consumer Price Index (CPI)",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:3@x",
+        "DTSTART:20241101T123000Z",
+        "SUMMARY:Employment Situation",
+        "CATEGORIES:Jobs,Macro",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:4@x",
+        "DTSTART:20241030",
+        "SUMMARY:Microsoft (MSFT) Q1 earnings",
+        "DESCRIPTION:After close\\nconference call",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:5@x",
+        "DTSTART:20241225",
+        "SUMMARY:Holiday",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
 )
 
 
@@ -51,16 +79,26 @@ def test_parse_ics_subset():
 def test_parse_ics_errors():
     with pytest.raises(ValidationError, match="iCalendar"):
         parse_ics("hello")
-    bad = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:CPI\nEND:VEVENT\nBEGIN:VEVENT\nDTSTART:2024-13-01\nEND:VEVENT\nEND:VCALENDAR\n"
+    bad = "\n".join(
+        ["BEGIN:VCALENDAR", "BEGIN:VEVENT", "SUMMARY:CPI", "END:VEVENT", "BEGIN:VEVENT"]
+        + ["DTSTART:2024-13-01", "END:VEVENT", "END:VCALENDAR", ""]
+    )
     with pytest.raises(ValidationError) as exc:
         parse_ics(bad)
     assert [e.line for e in exc.value.errors] == [2, 5]
 
 
 def test_parse_events_csv():
-    text = "# my calendar\ndate,type,name,symbol\n2024-09-18,FOMC,Fed,\n2024-10-30,earnings,MSFT Q1,msft\n2024-11-01,Nonfarm payrolls,,\n"
+    text = (
+        "# my calendar\ndate,type,name,symbol\n2024-09-18,FOMC,Fed,\n"
+        "2024-10-30,earnings,MSFT Q1,msft\n2024-11-01,Nonfarm payrolls,,\n"
+    )
     ev = parse_events_csv(text)
-    assert [(e.type, e.symbol) for e in ev] == [("fomc", None), ("earnings", "MSFT"), ("jobs", None)]
+    assert [(e.type, e.symbol) for e in ev] == [
+        ("fomc", None),
+        ("earnings", "MSFT"),
+        ("jobs", None),
+    ]
     with pytest.raises(ValidationError) as exc:
         parse_events_csv("date,type\n2024-01-02,cpi\n2024-02-30,cpi\n2024-03-01,wedding\n")
     assert [(e.field, e.line) for e in exc.value.errors] == [("date", 3), ("type", 4)]
@@ -112,12 +150,16 @@ def test_expected_moves_synthetic():
     rets[[50, 100, 150]] = [-0.03, 0.03, -0.03]
     px = 100 * np.cumprod(1 + rets)
     events = [Event(idx[i].date(), "cpi", "CPI") for i in (50, 100, 150)]
-    events.append(Event(dt.date(2020, 1, 4), "jobs", "weekend"))  # Saturday -> next trading day (index 3)
+    events.append(
+        Event(dt.date(2020, 1, 4), "jobs", "weekend")
+    )  # Saturday -> next trading day (index 3)
     m = expected_event_moves(idx, px, events)
     assert m["cpi"].mean_abs_move == pytest.approx(0.03)
     assert m["cpi"].ratio == pytest.approx(30.0)
     assert m["jobs"].n_events == 1 and m["jobs"].mean_abs_move == pytest.approx(0.001)
     m2 = expected_event_moves(idx, px, events, window_days=2)
-    assert m2["cpi"].mean_abs_move == pytest.approx(np.mean([abs(0.97 * 1.001 - 1), 1.03 * 1.001 - 1, abs(0.97 * 1.001 - 1)]))
+    assert m2["cpi"].mean_abs_move == pytest.approx(
+        np.mean([abs(0.97 * 1.001 - 1), 1.03 * 1.001 - 1, abs(0.97 * 1.001 - 1)])
+    )
     with pytest.raises(ValidationError, match="closes"):
         expected_event_moves(idx, px[:10], events)

@@ -47,7 +47,9 @@ def test_garch_matches_arch_docs_and_direct_fit(spx_returns, garch_fit):
     for k, v in ref.params.items():
         assert garch_fit.params[k] == pytest.approx(float(v), rel=1e-6), k
     assert garch_fit.loglik == pytest.approx(float(ref.loglikelihood), rel=1e-9)
-    np.testing.assert_allclose(garch_fit.conditional_vol * 100, ref.conditional_volatility, rtol=1e-6)
+    np.testing.assert_allclose(
+        garch_fit.conditional_vol * 100, ref.conditional_volatility, rtol=1e-6
+    )
     assert garch_fit.converged
     assert garch_fit.persistence == pytest.approx(docs["alpha[1]"] + docs["beta[1]"], abs=1e-3)
 

@@ -29,7 +29,9 @@ def test_two_regimes_recovered_and_match_statsmodels(two_regime_returns):
     fit = fit_vol_regimes(r, 2)
     ref = MarkovRegression(r * 100, k_regimes=2, trend="c", switching_variance=True).fit(disp=False)
     assert fit.loglik == pytest.approx(float(ref.llf), rel=1e-8)
-    np.testing.assert_allclose(fit.regime_vol_annual, [0.006 * np.sqrt(252), 0.025 * np.sqrt(252)], rtol=0.15)
+    np.testing.assert_allclose(
+        fit.regime_vol_annual, [0.006 * np.sqrt(252), 0.025 * np.sqrt(252)], rtol=0.15
+    )
     high = sig > 0.01
     # smoothed probability of the volatile regime separates the blocks
     assert fit.smoothed_probs[high, 1].mean() > 0.9
@@ -37,7 +39,9 @@ def test_two_regimes_recovered_and_match_statsmodels(two_regime_returns):
     assert fit.p_high_vol > 0.5  # the sample ends in the turbulent block
     np.testing.assert_allclose(fit.transition.sum(axis=1), 1.0, rtol=1e-12)
     assert np.all(fit.expected_duration_days > 20)
-    assert fit.p_high_vol_next == pytest.approx(float(fit.filtered_probs[-1] @ fit.transition[:, 1]))
+    assert fit.p_high_vol_next == pytest.approx(
+        float(fit.filtered_probs[-1] @ fit.transition[:, 1])
+    )
 
 
 def test_three_regimes_sorted_by_vol(two_regime_returns):

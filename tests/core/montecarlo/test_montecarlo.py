@@ -59,9 +59,13 @@ def merton_put(s, k, t, r, sigma, lam, mu_j, delta, n_terms=60):
     return total
 
 
-@pytest.mark.parametrize(("kind", "strike"), [("put", 90.0), ("put", 105.0), ("call", 100.0), ("call", 120.0)])
+@pytest.mark.parametrize(
+    ("kind", "strike"), [("put", 90.0), ("put", 105.0), ("call", 100.0), ("call", 120.0)]
+)
 def test_mc_european_within_3_se_of_bsm(kind, strike):
-    est = mc_european_price(100.0, strike, 0.75, 0.03, 0.25, kind, dividend_yield=0.01, n_paths=60_000, seed=11)
+    est = mc_european_price(
+        100.0, strike, 0.75, 0.03, 0.25, kind, dividend_yield=0.01, n_paths=60_000, seed=11
+    )
     ref = bsm_price(kind, 100.0, strike, 0.75, 0.03, 0.25, 0.01)
     assert est.se > 0
     assert abs(est.value - ref) <= 3 * est.se, (est, ref)
@@ -89,10 +93,20 @@ def test_engine_hedge_legs_priced_at_expiry_match_closed_form():
     t = days / 252
     legs = [OptionLeg("put", 3800.0, t, 10.0), OptionLeg("call", 4300.0, t, -10.0)]
     res = run_scenario(
-        np.array([40_000.0]), model, preset("base"), index=0, index_spot=4000.0, legs=legs,
-        surface=sigma, rate=r, n_paths=80_000, seed=2,
+        np.array([40_000.0]),
+        model,
+        preset("base"),
+        index=0,
+        index_spot=4000.0,
+        legs=legs,
+        surface=sigma,
+        rate=r,
+        n_paths=80_000,
+        seed=2,
     )
-    premium = 10 * bsm_price("put", 4000.0, 3800.0, t, r, sigma) - 10 * bsm_price("call", 4000.0, 4300.0, t, r, sigma)
+    premium = 10 * bsm_price("put", 4000.0, 3800.0, t, r, sigma) - 10 * bsm_price(
+        "call", 4000.0, 4300.0, t, r, sigma
+    )
     assert res.hedge_premium == pytest.approx(premium, rel=1e-12)
     # expected net payoff of a fairly priced hedge is zero
     assert abs(res.expected_net_payoff.value) <= 3 * res.expected_net_payoff.se
@@ -105,7 +119,9 @@ def _scenario(seed, **kw):
     model = ReturnModel(mean=np.zeros(n), cov=_cov(n))
     h = np.array([1e5, 2e5, 1e5, 5e4, 5e4, 0.0])
     legs = [OptionLeg("put", 3800.0, 0.1, 125.0), OptionLeg("call", 4400.0, 0.1, -125.0)]
-    args = dict(index=5, index_spot=4000.0, legs=legs, surface=0.2, floor=4.5e5, n_paths=5_000, seed=seed)
+    args = dict(
+        index=5, index_spot=4000.0, legs=legs, surface=0.2, floor=4.5e5, n_paths=5_000, seed=seed
+    )
     args.update(kw)
     return run_scenario(h, model, preset("severe"), **args)
 
@@ -129,9 +145,16 @@ def test_fixed_seed_path_mode_identical():
 
 def test_fast_terminal_matches_reference_loop():
     n = 4
-    model = ReturnModel(mean=np.full(n, 1e-4), cov=_cov(n, 3), shift=np.array([-0.1, -0.05, 0.0, 0.02]), vol_multiplier=1.3)
+    model = ReturnModel(
+        mean=np.full(n, 1e-4),
+        cov=_cov(n, 3),
+        shift=np.array([-0.1, -0.05, 0.0, 0.02]),
+        vol_multiplier=1.3,
+    )
     h = np.array([1.0, 2.0, 3.0, 4.0])
-    fast = np.concatenate([np.exp(x) @ h for x in iter_terminal_chunks(model, 10, 300, seed=9, chunk_size=64)])
+    fast = np.concatenate(
+        [np.exp(x) @ h for x in iter_terminal_chunks(model, 10, 300, seed=9, chunk_size=64)]
+    )
     slow = terminal_values_reference(model, 10, 300, h, seed=9)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
 
@@ -140,7 +163,9 @@ def test_fast_paths_match_reference_loop():
     n = 3
     model = ReturnModel(mean=np.full(n, 2e-4), cov=_cov(n, 4), shift=np.array([-0.06, 0.0, 0.03]))
     h = np.array([1.0, 0.5, 2.0])
-    fast = np.concatenate([np.exp(x) @ h for x in iter_path_chunks(model, 7, 50, seed=1, chunk_size=50)])
+    fast = np.concatenate(
+        [np.exp(x) @ h for x in iter_path_chunks(model, 7, 50, seed=1, chunk_size=50)]
+    )
     slow = path_values_reference(model, 7, 50, h, seed=1)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
 
@@ -158,22 +183,32 @@ def test_terminal_moments_match_model():
 def test_bootstrap_and_garch_innovations():
     rng = np.random.default_rng(0)
     hist = rng.standard_t(5, size=(2000, 2)) * 0.01
-    model = ReturnModel(mean=np.zeros(2), cov=np.cov(hist, rowvar=False), innovations="bootstrap", history=hist)
+    model = ReturnModel(
+        mean=np.zeros(2), cov=np.cov(hist, rowvar=False), innovations="bootstrap", history=hist
+    )
     x = np.concatenate(list(iter_terminal_chunks(model, 5, 20_000, seed=1)))
     np.testing.assert_allclose(x.var(axis=0), 5 * hist.var(axis=0), rtol=0.05)
     # a GARCH filter with alpha=beta=gamma=0 is a constant-variance bootstrap of the residuals
     resid = (hist - hist.mean(0)) / hist.std(0)
     g = GarchFilter(
-        omega=np.array([1e-4, 4e-4]), alpha=np.zeros(2), gamma=np.zeros(2), beta=np.zeros(2),
-        sigma2_0=np.array([1e-4, 4e-4]), std_resid=resid,
+        omega=np.array([1e-4, 4e-4]),
+        alpha=np.zeros(2),
+        gamma=np.zeros(2),
+        beta=np.zeros(2),
+        sigma2_0=np.array([1e-4, 4e-4]),
+        std_resid=resid,
     )
     gm = ReturnModel(mean=np.zeros(2), cov=np.eye(2) * 1e-4, innovations="garch", garch=g)
     y = np.concatenate(list(iter_terminal_chunks(gm, 5, 20_000, seed=1)))
     np.testing.assert_allclose(y.var(axis=0), 5 * np.array([1e-4, 4e-4]), rtol=0.05)
     # persistence raises the multi-day variance when starting above the long-run level
     g2 = GarchFilter(
-        omega=np.array([1e-6, 1e-6]), alpha=np.array([0.05, 0.05]), gamma=np.array([0.1, 0.1]),
-        beta=np.array([0.85, 0.85]), sigma2_0=np.array([4e-4, 4e-4]), std_resid=resid,
+        omega=np.array([1e-6, 1e-6]),
+        alpha=np.array([0.05, 0.05]),
+        gamma=np.array([0.1, 0.1]),
+        beta=np.array([0.85, 0.85]),
+        sigma2_0=np.array([4e-4, 4e-4]),
+        std_resid=resid,
     )
     z = np.concatenate(list(iter_terminal_chunks(replace_garch(gm, g2), 5, 20_000, seed=1)))
     assert np.all(z.var(axis=0) > 5 * 1e-4)
@@ -194,7 +229,9 @@ def test_covariance_estimators_match_references():
     ref = LedoitWolf().fit(x)
     np.testing.assert_allclose(lw.cov, ref.covariance_, rtol=1e-12)
     assert lw.shrinkage == pytest.approx(ref.shrinkage_)
-    np.testing.assert_allclose(estimate_covariance(x, "sample").cov, np.cov(x, rowvar=False), rtol=1e-12)
+    np.testing.assert_allclose(
+        estimate_covariance(x, "sample").cov, np.cov(x, rowvar=False), rtol=1e-12
+    )
     # one-factor model: exact when residuals are independent -> close to sample covariance
     f = rng.normal(size=(3000, 1)) * 0.01
     b = np.array([[0.5, 1.0, 1.5]])
@@ -207,10 +244,14 @@ def test_covariance_estimators_match_references():
 
 def test_severe_preset_median_index_move():
     model = ReturnModel(mean=np.zeros(1), cov=np.array([[1e-4]]))
-    res = run_scenario(np.array([1.0]), model, preset("severe"), index=0, index_spot=100.0, n_paths=20_000, seed=3)
+    res = run_scenario(
+        np.array([1.0]), model, preset("severe"), index=0, index_spot=100.0, n_paths=20_000, seed=3
+    )
     assert abs(res.unhedged.median.value - 0.88) <= 3 * res.unhedged.median.se + 1e-9
     shock = custom_shock(-0.3, 1.0, 5)
-    res2 = run_scenario(np.array([1.0]), model, shock, index=0, index_spot=100.0, n_paths=20_000, seed=3)
+    res2 = run_scenario(
+        np.array([1.0]), model, shock, index=0, index_spot=100.0, n_paths=20_000, seed=3
+    )
     assert abs(res2.unhedged.median.value - 0.70) <= 3 * res2.unhedged.median.se
 
 
@@ -222,7 +263,10 @@ def test_hedge_reduces_tail_and_floor_breach():
     t = _scenario(1, n_paths=5_000)
     # breaching at any day is at least as likely as breaching at the horizon (same seed -> same
     # unhedged path ends are not shared between modes, so compare with SE slack)
-    assert p.p_floor_breach_unhedged.value >= t.p_floor_breach_unhedged.value - 3 * t.p_floor_breach_unhedged.se
+    assert (
+        p.p_floor_breach_unhedged.value
+        >= t.p_floor_breach_unhedged.value - 3 * t.p_floor_breach_unhedged.se
+    )
     assert p.monitored_path and not t.monitored_path
 
 

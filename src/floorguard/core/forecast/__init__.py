@@ -1,4 +1,4 @@
-"""Forward-looking risk signals: GARCH vol forecasts, regimes, jumps/EVT, events, credit and sentiment.
+"""Forward-looking risk signals: GARCH vol, regimes, jumps/EVT, events, credit, sentiment.
 
 Every output is an estimate and is labelled as such.
 """

@@ -1,11 +1,11 @@
-"""Event calendar: CSV and iCalendar import, shipped FOMC dates, expected moves.
+r"""Event calendar: CSV and iCalendar import, shipped FOMC dates, expected moves.
 
 The iCalendar reader handles the subset of RFC 5545 that calendar exports
 use for dated events: line unfolding, ``BEGIN:VEVENT``/``END:VEVENT``,
 ``DTSTART`` (``VALUE=DATE``, floating, UTC ``Z`` and ``TZID=`` forms; the
 calendar date as written is used), ``SUMMARY``, ``DESCRIPTION``,
-``CATEGORIES`` and ``UID``, with text escapes (``\\,``, ``\\;``, ``\\n``,
-``\\\\``).
+``CATEGORIES`` and ``UID``, with text escapes (``\,``, ``\;``, ``\n``,
+``\\``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,28 @@ __all__ = [
 EVENT_TYPES = ("fomc", "cpi", "jobs", "earnings", "other")
 
 _KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("fomc", ("fomc", "federal open market", "fed rate decision", "fed decision", "interest rate decision")),
+    (
+        "fomc",
+        (
+            "fomc",
+            "federal open market",
+            "fed rate decision",
+            "fed decision",
+            "interest rate decision",
+        ),
+    ),
     ("cpi", ("cpi", "consumer price")),
-    ("jobs", ("nonfarm", "non-farm", "payroll", "employment situation", "jobs report", "unemployment rate")),
+    (
+        "jobs",
+        (
+            "nonfarm",
+            "non-farm",
+            "payroll",
+            "employment situation",
+            "jobs report",
+            "unemployment rate",
+        ),
+    ),
     ("earnings", ("earnings", "quarterly results", "results call")),
 )
 
@@ -69,7 +88,13 @@ class Event:
     source: str = "csv"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"date": self.date.isoformat(), "type": self.type, "name": self.name, "symbol": self.symbol, "source": self.source}
+        return {
+            "date": self.date.isoformat(),
+            "type": self.type,
+            "name": self.name,
+            "symbol": self.symbol,
+            "source": self.source,
+        }
 
 
 def classify_event(text: str) -> str:
@@ -103,14 +128,18 @@ def parse_events_csv(text: str | Iterable[str]) -> list[Event]:
     """
     raw = text if isinstance(text, str) else "".join(text)
     lines = [ln for ln in raw.splitlines()]
-    data_lines = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")]
+    data_lines = [
+        (i + 1, ln) for i, ln in enumerate(lines) if ln.strip() and not ln.lstrip().startswith("#")
+    ]
     if not data_lines:
         raise ValidationError.for_field("events", "file is empty")
     header_line, header = data_lines[0]
     cols = [c.strip().lower() for c in next(csv.reader([header]))]
     missing = [c for c in ("date", "type") if c not in cols]
     if missing:
-        raise ValidationError.for_field("events", f"missing column(s): {', '.join(missing)}", header_line)
+        raise ValidationError.for_field(
+            "events", f"missing column(s): {', '.join(missing)}", header_line
+        )
     errors: list[FieldError] = []
     events: list[Event] = []
     for lineno, ln in data_lines[1:]:
@@ -123,10 +152,18 @@ def parse_events_csv(text: str | Iterable[str]) -> list[Event]:
             continue
         kind = _parse_type(rec["type"])
         if kind is None:
-            errors.append(FieldError("type", f"must be one of {', '.join(EVENT_TYPES)}, got {rec['type']!r}", lineno))
+            errors.append(
+                FieldError(
+                    "type", f"must be one of {', '.join(EVENT_TYPES)}, got {rec['type']!r}", lineno
+                )
+            )
             continue
         symbol = rec.get("symbol") or None
-        events.append(Event(day, kind, rec.get("name") or rec["type"], symbol.upper() if symbol else None, "csv"))
+        events.append(
+            Event(
+                day, kind, rec.get("name") or rec["type"], symbol.upper() if symbol else None, "csv"
+            )
+        )
     if errors:
         raise ValidationError(f"{len(errors)} bad event row(s); first: {errors[0]}", errors=errors)
     return sorted(events, key=lambda e: (e.date, e.type))
@@ -146,7 +183,9 @@ def _unescape(value: str) -> str:
     return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
 
 
-_TICKER = re.compile(r"\(([A-Z][A-Z0-9.\-]{0,9})\)|^([A-Z][A-Z0-9.\-]{0,9})\s+(?:Q[1-4]\s+)?earnings", re.I)
+_TICKER = re.compile(
+    r"\(([A-Z][A-Z0-9.\-]{0,9})\)|^([A-Z][A-Z0-9.\-]{0,9})\s+(?:Q[1-4]\s+)?earnings", re.I
+)
 
 
 def parse_ics(text: str) -> list[Event]:

@@ -36,11 +36,15 @@ TRADING_DAYS = 252
 SCALE = 100.0
 
 
-def _returns_1d(returns: ArrayLike, name: str = "returns", min_obs: int = 100) -> tuple[FloatArray, Any]:
+def _returns_1d(
+    returns: ArrayLike, name: str = "returns", min_obs: int = 100
+) -> tuple[FloatArray, Any]:
     index = getattr(returns, "index", None)
     arr = np.asarray(returns, dtype=np.float64).reshape(-1)
     if arr.ndim != 1 or arr.size < min_obs:
-        raise ValidationError.for_field(name, f"needs at least {min_obs} daily returns, got {arr.size}")
+        raise ValidationError.for_field(
+            name, f"needs at least {min_obs} daily returns, got {arr.size}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValidationError.for_field(name, "contains NaN or infinite values; drop them first")
     if np.all(arr == arr[0]):
@@ -168,7 +172,9 @@ def fit_garch(
     omega = params["omega"]
     persistence = alpha + 0.5 * gamma + beta
     long_run = (
-        math.sqrt(omega / (1.0 - persistence) * TRADING_DAYS) / SCALE if persistence < 1.0 else float("nan")
+        math.sqrt(omega / (1.0 - persistence) * TRADING_DAYS) / SCALE
+        if persistence < 1.0
+        else float("nan")
     )
     f1 = res.forecast(horizon=1, reindex=False)
     next_var = float(np.asarray(f1.variance)[-1, 0])
@@ -298,12 +304,18 @@ def forecast_vol(
     if not 0 < lo < hi < 1:
         raise ValidationError.for_field("band", "must be two probabilities 0 < lo < hi < 1")
     if method not in ("analytic", "simulation"):
-        raise ValidationError.for_field("method", f"must be 'analytic' or 'simulation', got {method!r}")
+        raise ValidationError.for_field(
+            "method", f"must be 'analytic' or 'simulation', got {method!r}"
+        )
     h = int(horizon_days)
     gen = as_generator(seed)
     res = fit.result
     sim = res.forecast(
-        horizon=h, method="simulation", simulations=int(n_sims), reindex=False, rng=_innovation_sampler(fit, gen)
+        horizon=h,
+        method="simulation",
+        simulations=int(n_sims),
+        reindex=False,
+        rng=_innovation_sampler(fit, gen),
     )
     paths = np.asarray(sim.simulations.variances)[-1] / SCALE**2  # (n_sims, h)
     days = np.arange(1, h + 1)
@@ -411,7 +423,9 @@ def vol_risk_premium(
         if not np.isfinite(fv) or fv <= 0:
             raise ValidationError.for_field("forecast", "must be a finite number > 0")
     prem = implied_vol - fv
-    signal = "implied_rich" if prem > threshold else "implied_cheap" if prem < -threshold else "fair"
+    signal = (
+        "implied_rich" if prem > threshold else "implied_cheap" if prem < -threshold else "fair"
+    )
     return VolRiskPremium(
         implied_vol=float(implied_vol),
         forecast_vol=fv,

@@ -36,7 +36,9 @@ __all__ = [
 def _vec(x: ArrayLike, name: str, min_obs: int) -> FloatArray:
     arr = np.asarray(x, dtype=np.float64).reshape(-1)
     if arr.size < min_obs:
-        raise ValidationError.for_field(name, f"needs at least {min_obs} observations, got {arr.size}")
+        raise ValidationError.for_field(
+            name, f"needs at least {min_obs} observations, got {arr.size}"
+        )
     if not np.all(np.isfinite(arr)):
         raise ValidationError.for_field(name, "contains NaN or infinite values")
     return arr
@@ -80,7 +82,9 @@ def anomaly_features(
     if volume is not None:
         v = _vec(volume, "volume", window + 10)
         if v.size != r.size:
-            raise ValidationError.for_field("volume", f"has {v.size} values but returns has {r.size}")
+            raise ValidationError.for_field(
+                "volume", f"has {v.size} values but returns has {r.size}"
+            )
         if np.any(v <= 0):
             raise ValidationError.for_field("volume", "must be > 0 on every day")
         lv = np.log(v)
@@ -263,11 +267,15 @@ def fit_tail(
         raise ValidationError.for_field("threshold_quantile", "must be in [0.5, 1)")
     for q in levels:
         if not threshold_quantile < q < 1:
-            raise ValidationError.for_field("levels", f"each level must be in ({threshold_quantile}, 1), got {q}")
+            raise ValidationError.for_field(
+                "levels", f"each level must be in ({threshold_quantile}, 1), got {q}"
+            )
     u = float(np.quantile(x, threshold_quantile))
     exc = x[x > u] - u
     if exc.size < 20:
-        raise ValidationError.for_field("losses", f"only {exc.size} exceedances above the threshold; need >= 20")
+        raise ValidationError.for_field(
+            "losses", f"only {exc.size} exceedances above the threshold; need >= 20"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         with np.errstate(all="ignore"):
@@ -332,7 +340,9 @@ class DispersionFlags:
         }
 
 
-def dispersion_flags(returns: ArrayLike, *, window: int = 63, threshold: float = 3.0) -> DispersionFlags:
+def dispersion_flags(
+    returns: ArrayLike, *, window: int = 63, threshold: float = 3.0
+) -> DispersionFlags:
     """Flag days of abnormal cross-sectional return dispersion.
 
     Parameters
@@ -346,7 +356,9 @@ def dispersion_flags(returns: ArrayLike, *, window: int = 63, threshold: float =
     """
     x = np.asarray(returns, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] < 2:
-        raise ValidationError.for_field("returns", "must be a (days, holdings) array with >= 2 holdings")
+        raise ValidationError.for_field(
+            "returns", "must be a (days, holdings) array with >= 2 holdings"
+        )
     if not np.all(np.isfinite(x)):
         raise ValidationError.for_field("returns", "contains NaN or infinite values")
     if int(window) != window or not 5 <= window < x.shape[0]:

@@ -115,7 +115,9 @@ def fit_vol_regimes(returns: ArrayLike, k_regimes: int = 2, *, search_reps: int 
         raise ValidationError.for_field("k_regimes", f"must be 2 or 3, got {k_regimes!r}")
     x = np.asarray(returns, dtype=np.float64).reshape(-1)
     if x.size < 100:
-        raise ValidationError.for_field("returns", f"needs at least 100 daily returns, got {x.size}")
+        raise ValidationError.for_field(
+            "returns", f"needs at least 100 daily returns, got {x.size}"
+        )
     if not np.all(np.isfinite(x)):
         raise ValidationError.for_field("returns", "contains NaN or infinite values")
     mod = MarkovRegression(x * SCALE, k_regimes=k_regimes, trend="c", switching_variance=True)
@@ -173,7 +175,9 @@ def rolling_mean_correlation(returns: ArrayLike, window: int = 63) -> FloatArray
     """
     x = np.asarray(returns, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] < 2:
-        raise ValidationError.for_field("returns", "must be a (days, holdings) array with >= 2 holdings")
+        raise ValidationError.for_field(
+            "returns", "must be a (days, holdings) array with >= 2 holdings"
+        )
     if not np.all(np.isfinite(x)):
         raise ValidationError.for_field("returns", "contains NaN or infinite values")
     t, n = x.shape
@@ -300,7 +304,9 @@ def correlation_regime(
     prev_s2 = np.concatenate([[0.0], s2[:-1]])
     enough = (prev_cnt >= 20) & finite
     var = np.zeros(t)
-    var[enough] = (prev_s2[enough] - prev_s1[enough] ** 2 / prev_cnt[enough]) / (prev_cnt[enough] - 1)
+    var[enough] = (prev_s2[enough] - prev_s1[enough] ** 2 / prev_cnt[enough]) / (
+        prev_cnt[enough] - 1
+    )
     enough &= var > 0
     z[enough] = change[enough] / np.sqrt(var[enough])
     jumps = np.zeros(t, dtype=bool)

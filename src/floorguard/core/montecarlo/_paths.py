@@ -46,7 +46,9 @@ def _as_2d(returns: ArrayLike, name: str) -> FloatArray:
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise ValidationError.for_field(name, f"must be a 2-D (days, assets) array, got ndim={arr.ndim}")
+        raise ValidationError.for_field(
+            name, f"must be a 2-D (days, assets) array, got ndim={arr.ndim}"
+        )
     if arr.shape[0] < 3:
         raise ValidationError.for_field(name, f"needs at least 3 observations, got {arr.shape[0]}")
     if not np.all(np.isfinite(arr)):
@@ -113,15 +115,15 @@ def estimate_covariance(
         from sklearn.covariance import LedoitWolf
 
         lw = LedoitWolf(assume_centered=False).fit(x)
-        return CovarianceEstimate(np.asarray(lw.covariance_), mean, "ledoit_wolf", float(lw.shrinkage_), n)
+        return CovarianceEstimate(
+            np.asarray(lw.covariance_), mean, "ledoit_wolf", float(lw.shrinkage_), n
+        )
     if method == "factor":
         if factors is None:
             raise ValidationError.for_field("factors", "required when method='factor'")
         f = _as_2d(factors, "factors")
         if f.shape[0] != n:
-            raise ValidationError.for_field(
-                "factors", f"has {f.shape[0]} rows but returns has {n}"
-            )
+            raise ValidationError.for_field("factors", f"has {f.shape[0]} rows but returns has {n}")
         if n <= f.shape[1] + 2:
             raise ValidationError.for_field("factors", "too few observations for the factor count")
         design = np.column_stack([np.ones(n), f])
@@ -276,7 +278,9 @@ class ReturnModel:
                 raise ValidationError.for_field("history", "required for bootstrap innovations")
             hist = _as_2d(self.history, "history")
             if hist.shape[1] != n:
-                raise ValidationError.for_field("history", f"needs {n} columns, got {hist.shape[1]}")
+                raise ValidationError.for_field(
+                    "history", f"needs {n} columns, got {hist.shape[1]}"
+                )
             object.__setattr__(self, "history", hist - hist.mean(axis=0))
         elif self.innovations == "garch":
             if self.garch is None:
@@ -285,11 +289,15 @@ class ReturnModel:
             for name in ("omega", "alpha", "gamma", "beta", "sigma2_0"):
                 v = np.asarray(getattr(g, name), dtype=np.float64).reshape(-1)
                 if v.shape[0] != n or not np.all(np.isfinite(v)) or np.any(v < 0):
-                    raise ValidationError.for_field(f"garch.{name}", f"must be {n} finite numbers >= 0")
+                    raise ValidationError.for_field(
+                        f"garch.{name}", f"must be {n} finite numbers >= 0"
+                    )
             if np.asarray(g.std_resid).ndim != 2 or np.asarray(g.std_resid).shape[1] != n:
                 raise ValidationError.for_field("garch.std_resid", f"must be (days, {n})")
         elif self.innovations != "normal":
-            raise ValidationError.for_field("innovations", f"unknown innovations {self.innovations!r}")
+            raise ValidationError.for_field(
+                "innovations", f"unknown innovations {self.innovations!r}"
+            )
         if self.jumps is not None:
             self.jumps.loading_vector(n)
 
@@ -318,7 +326,9 @@ def spawn_streams(seed: Seed, n: int) -> list[np.random.Generator]:
     """``n`` independent SFC64 generators derived deterministically from ``seed``."""
     base = as_generator(seed)
     entropy = [int(x) for x in base.integers(0, 2**63 - 1, size=4, dtype=np.int64)]
-    return [np.random.Generator(np.random.SFC64(s)) for s in np.random.SeedSequence(entropy).spawn(n)]
+    return [
+        np.random.Generator(np.random.SFC64(s)) for s in np.random.SeedSequence(entropy).spawn(n)
+    ]
 
 
 def _chunk_sizes(n_paths: int, chunk_size: int) -> Iterator[int]:
@@ -334,7 +344,11 @@ def _chunk_sizes(n_paths: int, chunk_size: int) -> Iterator[int]:
 
 
 def _jump_totals(
-    jumps: MertonJumps, m: int, days: int, rng_count: np.random.Generator, rng_size: np.random.Generator
+    jumps: MertonJumps,
+    m: int,
+    days: int,
+    rng_count: np.random.Generator,
+    rng_size: np.random.Generator,
 ) -> FloatArray:
     """Sum of log jumps over ``days`` for ``m`` paths, shape (m,)."""
     counts = rng_count.poisson(jumps.intensity * days / TRADING_DAYS, size=m)

@@ -91,7 +91,7 @@ def mc_statistic(samples: ArrayLike, stat: Any, n_batches: int = 20) -> Estimate
 
 
 def mc_quantiles(samples: ArrayLike, probs: ArrayLike, n_batches: int = 20) -> list[Estimate]:
-    """Quantiles of ``samples`` at ``probs`` with batch-means standard errors (one sort per batch)."""
+    """Quantiles of ``samples`` at ``probs`` with batch-means standard errors."""
     x = _vec(samples, "samples")
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
     if np.any((p < 0) | (p > 1)):
