@@ -25,6 +25,7 @@ Reason codes (``ImpliedVolResult.reason``):
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -50,7 +51,8 @@ _OK, _BELOW, _AT, _ABOVE, _ZERO_T, _INVALID, _NOT_CONV = range(len(REASONS))
 
 _INV_SQRT_2PI = 0.3989422804014326779399460599343818684758586311649
 _REL_TOL = 1e-13
-_MAX_ITER = 100
+_MAX_ITER = 60
+_STEP_TOL = 1e-4  # third-order steps: the error left after a step of 1e-4 s is ~(1e-4)^4 s
 
 
 class ImpliedVolResult(NamedTuple):
@@ -74,89 +76,163 @@ def _b(x: FloatArray, s: FloatArray) -> FloatArray:
     return np.exp(0.5 * x) * ndtr(h + 0.5 * s) - np.exp(-0.5 * x) * ndtr(h - 0.5 * s)
 
 
-def _b_complement(x: FloatArray, s: FloatArray) -> FloatArray:
-    """``e^{x/2} - b(x, s)`` from the tails, accurate when b is near its maximum."""
-    h = x / s
-    return np.exp(0.5 * x) * ndtr(-h - 0.5 * s) + np.exp(-0.5 * x) * ndtr(h - 0.5 * s)
+# --------------------------------------------------------------------------- initial guesses
+# Two small lookup tables give starting points within ~1e-4 (relative) of the
+# root for almost every input, so one or two third-order steps finish the job.
+# Coordinates: a = sqrt|x| / (1 + sqrt|x|) in [0, _A_MAX];
+# lower branch (b < b_c): w = 1/sqrt(1 - ln(b / b_c)) in (0, 1], table of s / s_c;
+# upper branch (b >= b_c): w = 1/sqrt(1 - ln((e^{x/2} - b) / (e^{x/2} - b_c))),
+# table of w * s (bounded: s_c at w = 1, sqrt(8) as w -> 0).
+_NA, _NW, _A_MAX = 97, 257, 0.8
 
 
-def _vega_n(x: FloatArray, s: FloatArray) -> FloatArray:
-    """db/ds = phi(x/s + s/2) e^{x/2} = phi(x/s)·e^{-s^2/8}."""
-    h = x / s
-    with np.errstate(over="ignore"):
-        return _INV_SQRT_2PI * np.exp(-0.5 * (h * h + 0.25 * s * s))
+@lru_cache(maxsize=1)
+def _guess_tables() -> FloatArray:
+    """Build the lower and upper lookup tables (once, on first use), shape (2, _NA, _NW)."""
+    a_grid = np.linspace(0.0, _A_MAX, _NA)
+    w_grid = np.linspace(0.0, 1.0, _NW)
+    lower = np.empty((_NA, _NW))
+    upper = np.empty((_NA, _NW))
+    t_fine = np.linspace(0.0, 1.0, 4001)[1:] ** 2  # s / s_c in (0, 1], dense near 0
+    u_fine = np.linspace(0.0, 1.0, 4001)[:-1]  # s_c / s in [0, 1)
+    for i, a in enumerate(a_grid):
+        ax = max((a / (1.0 - a)) ** 2, 1e-10)
+        x = -ax
+        sc = np.sqrt(2.0 * ax)
+        e_half = np.exp(0.5 * x)
+        b_c = 0.5 * e_half - ndtr(-sc) / e_half
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.log(_b(np.full(t_fine.size, x), t_fine * sc)) - np.log(b_c)
+        ok = np.isfinite(y)
+        w = 1.0 / np.sqrt(1.0 - y[ok])
+        lower[i] = np.interp(w_grid, np.concatenate([[0.0], w]), np.concatenate([[0.0], t_fine[ok]]))
+        s_up = sc / np.maximum(u_fine, 1e-300)
+        s_up = np.where(u_fine > 0.0, s_up, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            h = x / s_up[1:]
+            gap = e_half * ndtr(-h - 0.5 * s_up[1:]) + ndtr(h - 0.5 * s_up[1:]) / e_half
+            yu = np.log(gap) - np.log(e_half - b_c)
+        oku = np.isfinite(yu)
+        wu = 1.0 / np.sqrt(1.0 - yu[oku])
+        zu = wu * s_up[1:][oku]
+        order = np.argsort(wu)
+        upper[i] = np.interp(
+            w_grid,
+            np.concatenate([[0.0], wu[order], [1.0]]),
+            np.concatenate([[np.sqrt(8.0)], zu[order], [sc]]),
+        )
+    return np.stack([lower, upper])
 
 
-def _solve_normalised(x: FloatArray, beta: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _bilinear(table: FloatArray, a: FloatArray, w: FloatArray, offset: Any = 0) -> FloatArray:
+    """Bilinear interpolation in a flat (…, _NA, _NW) table; ``offset`` selects the sub-table."""
+    fa = np.clip(a * ((_NA - 1) / _A_MAX), 0.0, _NA - 1 - 1e-9)
+    fw = np.clip(w * (_NW - 1), 0.0, _NW - 1 - 1e-9)
+    ia = fa.astype(np.intp)
+    iw = fw.astype(np.intp)
+    da = fa - ia
+    dw = fw - iw
+    flat = table.ravel()
+    base = ia * _NW + iw + offset
+    v00 = flat[base]
+    v01 = flat[base + 1]
+    v10 = flat[base + _NW]
+    v11 = flat[base + _NW + 1]
+    return (v00 + (v01 - v00) * dw) * (1.0 - da) + (v10 + (v11 - v10) * dw) * da
+
+
+def _solve_normalised(
+    x: FloatArray, beta: FloatArray, e_half: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Solve ``b(x, s) = beta`` for s, with 0 < beta < e^{x/2}, x <= 0.
+
+    Below the inflection value ``b_c = b(x, s_c)`` the objective is
+    ``ln b - ln beta`` (increasing in s), above it ``ln(e^{x/2} - b) -
+    ln(e^{x/2} - beta)`` (decreasing); ``sigma = +1 / -1`` marks the branch so
+    both run in one array: ``val = e^{x/2} N(sigma h+) - sigma e^{-x/2} N(h-)``.
+    Third-order Householder steps from the lookup-table guess, kept inside a
+    bracket (bisection otherwise). An option stops once its Newton step is
+    below ``_STEP_TOL`` of s: the error left after a third-order step is then
+    of order ``_STEP_TOL^4`` relative.
 
     Returns the solution and a boolean "converged" mask.
     """
     n = x.size
-    s_out = np.full(n, np.nan)
-    conv = np.zeros(n, dtype=bool)
     if n == 0:
-        return s_out, conv
-    b_max = np.exp(0.5 * x)
+        return np.full(0, np.nan), np.zeros(0, dtype=bool)
+    if e_half is None:
+        e_half = np.exp(0.5 * x)
+    e_inv = 1.0 / e_half
     s_c = np.sqrt(-2.0 * x)
-    b_c = np.where(s_c > 0.0, _b(x, np.where(s_c > 0.0, s_c, 1.0)), 0.0)
-    low = beta < b_c  # lower region: objective ln b; else ln(b_max - b)
-    # initial guesses
+    b_c = 0.5 * e_half - ndtr(-s_c) * e_inv  # b at the inflection point (h+ = 0)
+    low = beta < b_c
+    sigma = np.where(low, 1.0, -1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        # lower: b ~ tail of the normal; s such that x/s + s/2 gives that tail level
-        lb = np.log(beta)
-        s_low = np.where(lb < 0.0, -x / np.sqrt(np.maximum(-2.0 * lb, 1e-300)), s_c)
-        # upper: at x=0, b_max - b = 2 N(-s/2); use the same form with the normalised gap
-        gap = (b_max - beta) / b_max
-        s_up = -2.0 * ndtri(0.5 * np.clip(gap, 1e-300, 1.0))
-    s = np.where(low, np.clip(s_low, 0.0, s_c), np.maximum(s_up, s_c))
+        target = np.log(np.where(low, beta, e_half - beta))
+        ref = np.log(np.where(low, b_c, e_half - b_c))
+        w = 1.0 / np.sqrt(1.0 - (target - ref))
+    sq = np.sqrt(-x)
+    lut = _bilinear(_guess_tables(), sq / (1.0 + sq), w, np.where(low, 0, _NA * _NW))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s0 = np.where(low, lut * s_c, lut / w)
     lo = np.where(low, 0.0, s_c)
     hi = np.where(low, s_c, np.inf)
-    s = np.where((s <= lo) | (s >= hi) | ~np.isfinite(s), np.where(low, 0.5 * s_c, s_c + 1.0), s)
-    s = np.where(s > 0.0, s, 1e-3)
-    with np.errstate(divide="ignore"):
-        target_low = np.log(beta)
-        target_up = np.log(b_max - beta)
-    idx = np.arange(n)
+    fallback = np.where(low, 0.5 * s_c, s_c + 0.5 * np.maximum(s_c, 0.1))
+    s = np.where(np.isfinite(s0) & (s0 > lo) & (s0 < hi), s0, fallback)
+
+    s_out = np.full(n, np.nan)
+    conv = np.zeros(n, dtype=bool)
+    idx: Any = slice(None)
+    m = n
     for _ in range(_MAX_ITER):
-        xi = x[idx]
-        si = s[idx]
-        li = low[idx]
-        vega = _vega_n(xi, si)
-        curv = xi * xi / (si * si * si) - 0.25 * si  # b''/b'
-        with np.errstate(divide="ignore", invalid="ignore"):
-            b_low = _b(xi, si)
-            comp = _b_complement(xi, si)
-            # lower branch: f = ln b - ln beta; f' = v/b; f''/f' = curv - v/b
-            f_l = np.log(b_low) - target_low[idx]
-            fp_l = vega / b_low
-            # upper branch: f = ln(b_max - b) - ln(b_max - beta); f' = -v/comp
-            f_u = np.log(comp) - target_up[idx]
-            fp_u = -vega / comp
-            f = np.where(li, f_l, f_u)
-            fp = np.where(li, fp_l, fp_u)
-            fpp_over_fp = curv - fp
-            newton = -f / fp
-            halley = newton / (1.0 - 0.5 * newton * fpp_over_fp)
-            step = np.where(np.abs(0.5 * newton * fpp_over_fp) < 0.5, halley, newton)
-        # update bracket from the sign of f (objective increasing in s for lower, decreasing upper)
-        too_low = np.where(li, f < 0.0, f > 0.0)
+        xi, si, sg, ei, einv = x[idx], s[idx], sigma[idx], e_half[idx], e_inv[idx]
+        h = xi / si
+        hp = h + 0.5 * si
+        hm = h - 0.5 * si
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            vega = _INV_SQRT_2PI * ei * np.exp(-0.5 * hp * hp)
+            val = ei * ndtr(sg * hp) - sg * ndtr(hm) * einv
+            lam = sg * vega / val
+            f = np.log(val) - target[idx]
+            x2 = xi * xi
+            s2 = si * si
+            c2 = x2 / (s2 * si) - 0.25 * si
+            c3 = c2 * c2 - 3.0 * x2 / (s2 * s2) - 0.25
+            h2 = c2 - lam
+            h3 = c3 - 3.0 * lam * c2 + 2.0 * lam * lam
+            nu = -f / lam
+            # third-order correction only close to the root; a Newton step otherwise
+            hn = h2 * nu
+            close = (np.abs(hn) < 0.5) & (np.abs(h3 * nu * nu) < 1.0)
+            step = np.where(close, nu * (1.0 + 0.5 * hn) / (1.0 + hn + h3 * nu * nu / 6.0), nu)
+        too_low = sg * f < 0.0
         lo_i = np.where(too_low, si, lo[idx])
         hi_i = np.where(too_low, hi[idx], si)
-        lo[idx] = lo_i
-        hi[idx] = hi_i
         s_new = si + step
-        bad = ~np.isfinite(s_new) | (s_new <= lo_i) | (s_new >= hi_i)
-        bis = np.where(np.isfinite(hi_i), 0.5 * (lo_i + hi_i), 2.0 * np.maximum(lo_i, si))
-        s_new = np.where(bad, bis, s_new)
-        s_new = np.where(f == 0.0, si, s_new)
-        done = (np.abs(s_new - si) <= _REL_TOL * si) | (f == 0.0) | (hi_i - lo_i <= _REL_TOL * si)
-        s[idx] = s_new
-        finished = idx[done]
-        s_out[finished] = s_new[done]
-        conv[finished] = True
-        idx = idx[~done]
-        if idx.size == 0:
+        bad = ~np.isfinite(s_new) | (s_new < lo_i) | (s_new > hi_i)
+        exact = f == 0.0
+        small = close & (np.abs(nu) <= _STEP_TOL * si)
+        done = small | exact | (hi_i - lo_i <= _REL_TOL * si)
+        if np.any(bad) or np.any(exact):
+            bis = np.where(np.isfinite(hi_i), 0.5 * (lo_i + hi_i), 2.0 * np.maximum(lo_i, si))
+            # a converged option keeps its last point; others bisect when a step leaves the bracket
+            s_new = np.where(bad, np.where(done, si, bis), s_new)
+            s_new = np.where(exact, si, s_new)
+        if isinstance(idx, slice):
+            lo, hi, s = lo_i, hi_i, s_new
+            s_out = np.where(done, s_new, np.nan)
+            conv = done.copy()
+            idx = np.flatnonzero(~done)
+        else:
+            lo[idx] = lo_i
+            hi[idx] = hi_i
+            s[idx] = s_new
+            finished = idx[done]
+            s_out[finished] = s_new[done]
+            conv[finished] = True
+            idx = idx[~done]
+        m = idx.size
+        if m == 0:
             break
     return s_out, conv
 
@@ -172,55 +248,61 @@ def _european_iv(
 ) -> tuple[FloatArray, np.ndarray]:
     """Vectorised European IV on flat, broadcast arrays: (vol, integer reason code)."""
     n = price.size
-    vol = np.full(n, np.nan)
     code = np.full(n, _OK, dtype=np.int8)
-    valid = (
-        np.isfinite(price)
-        & np.isfinite(s)
-        & np.isfinite(k)
-        & np.isfinite(t)
-        & np.isfinite(r)
-        & np.isfinite(q)
-        & (s > 0.0)
-        & (k > 0.0)
-        & (t >= 0.0)
-        & (price >= 0.0)
-    )
-    code[~valid] = _INVALID
-    zero_t = valid & (t == 0.0)
-    code[zero_t] = _ZERO_T
-    work = valid & ~zero_t
-    w = np.flatnonzero(work)
-    if w.size == 0:
-        return vol, code
+    with np.errstate(invalid="ignore"):
+        valid = (
+            np.isfinite(price)
+            & np.isfinite(s)
+            & np.isfinite(k)
+            & np.isfinite(t)
+            & np.isfinite(r)
+            & np.isfinite(q)
+            & (s > 0.0)
+            & (k > 0.0)
+            & (t > 0.0)
+            & (price >= 0.0)
+        )
+    w: Any = slice(None)
+    if not np.all(valid):
+        code[~valid] = _INVALID
+        code[valid & (t == 0.0) & (price >= 0.0)] = _ZERO_T
+        w = np.flatnonzero(valid)
+        if w.size == 0:
+            return np.full(n, np.nan), code
     pw, th, sw, kw, tw, rw, qw = (a[w] for a in (price, theta, s, k, t, r, q))
     x = np.log(sw / kw) + (rw - qw) * tw  # ln(F/K)
-    df = np.exp(-rw * tw)
-    norm = df * np.sqrt(sw * kw) * np.exp(0.5 * (rw - qw) * tw)  # df sqrt(F K)
-    beta = pw / norm
-    half = 0.5 * x
-    intrinsic = np.maximum(th * (np.exp(half) - np.exp(-half)), 0.0)
-    upper = np.exp(th * half)
+    # normalised price p / (df sqrt(F K)), df sqrt(F K) = sqrt(S K) e^{-(r+q) t / 2}
+    beta = pw / (np.sqrt(sw * kw) * np.exp(-0.5 * (rw + qw) * tw))
+    e_half = np.exp(0.5 * x)
+    e_inv = 1.0 / e_half
+    intrinsic = np.maximum(th * (e_half - e_inv), 0.0)
+    upper = np.where(th > 0.0, e_half, e_inv)
     otm = beta - intrinsic
-    # tolerance: a few ulps of the larger of the price and the intrinsic value
-    tol = 4.0 * np.finfo(float).eps * np.maximum(beta, intrinsic)
+    tol = 4.0 * np.finfo(float).eps * np.maximum(beta, intrinsic)  # a few ulps
     below = otm < -tol
-    at = ~below & (otm <= tol)
+    # time value below ~1e-280 of sqrt(F K): nothing left to invert (subnormal range)
+    at = ~below & ((otm <= tol) | (otm < 1e-280))
     above = ~below & ~at & (beta >= upper)
-    cw = np.full(w.size, _OK, dtype=np.int8)
-    cw[below] = _BELOW
-    cw[at] = _AT
-    cw[above] = _ABOVE
-    ok = cw == _OK
-    xs = -np.abs(x[ok])
-    sol, conv = _solve_normalised(xs, otm[ok])
-    vw = np.full(w.size, np.nan)
-    vw_ok = sol / np.sqrt(tw[ok])
-    vw_ok[~conv] = np.nan
-    vw[ok] = vw_ok
-    sub = cw[ok]
-    sub[~conv] = _NOT_CONV
-    cw[ok] = sub
+    bad = below | at | above
+    ok: Any = slice(None)
+    cw = np.full(beta.size, _OK, dtype=np.int8)
+    if np.any(bad):
+        cw[above] = _ABOVE
+        cw[at] = _AT
+        cw[below] = _BELOW
+        ok = np.flatnonzero(~bad)
+    xo = x[ok]
+    sol, conv = _solve_normalised(-np.abs(xo), otm[ok], np.where(xo < 0.0, e_half[ok], e_inv[ok]))
+    vol_ok = np.where(conv, sol / np.sqrt(tw[ok]), np.nan)
+    if not np.all(conv):
+        sub = cw[ok]
+        sub[~conv] = _NOT_CONV
+        cw[ok] = sub
+    vw = np.full(beta.size, np.nan)
+    vw[ok] = vol_ok
+    if isinstance(w, slice):
+        return vw, cw
+    vol = np.full(n, np.nan)
     vol[w] = vw
     code[w] = cw
     return vol, code

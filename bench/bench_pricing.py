@@ -1,0 +1,281 @@
+"""Pricing benchmarks: European greeks, implied vol, American prices, SPX surface.
+
+Run: ``.venv/bin/python -m bench bench_pricing``. Each ratio compares timings
+taken in this one run (medians of 3 after a warm-up). py_vollib_vectorized
+runs in ``.venv-peers`` (its own process); QuantLib runs in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench._harness import ROOT, machine, median_time, run_peer
+
+SEED = 20261122
+SPX_FILE = ROOT.parent / "shared" / "data" / "option_chains" / "spx_2022-02-04.csv"
+
+
+def _european_inputs(n: int, seed: int, otm: bool = False) -> dict[str, np.ndarray]:
+    """Seeded inputs; ``otm=True`` picks the out-of-the-money side of each strike."""
+    rng = np.random.default_rng(seed)
+    out = {
+        "flag": rng.choice(np.array(["c", "p"]), n),
+        "s": np.full(n, 100.0),
+        "k": 100.0 * np.exp(rng.uniform(-0.4, 0.4, n)),
+        "t": rng.uniform(7 / 365, 2.0, n),
+        "r": rng.uniform(0.0, 0.05, n),
+        "q": rng.uniform(0.0, 0.03, n),
+        "v": rng.uniform(0.05, 0.8, n),
+    }
+    if otm:
+        fwd = out["s"] * np.exp((out["r"] - out["q"]) * out["t"])
+        out["flag"] = np.where(out["k"] >= fwd, "c", "p")
+    return out
+
+
+_PEER_COMMON = """
+import json, time, statistics
+import numpy as np
+import py_vollib_vectorized as pvv
+def med(fn, repeat=3):
+    fn()
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+rng = np.random.default_rng({seed})
+n = {n}
+flag = rng.choice(np.array(["c", "p"]), n)
+s = np.full(n, 100.0)
+k = 100.0 * np.exp(rng.uniform(-0.4, 0.4, n))
+t = rng.uniform(7 / 365, 2.0, n)
+r = rng.uniform(0.0, 0.05, n)
+q = rng.uniform(0.0, 0.03, n)
+v = rng.uniform(0.05, 0.8, n)
+if {otm}:
+    flag = np.where(k >= s * np.exp((r - q) * t), "c", "p")
+"""
+
+_PEER_GREEKS = """
+def run():
+    pvv.vectorized_black_scholes_merton(flag, s, k, t, r, v, q, return_as="numpy")
+    pvv.get_all_greeks(flag, s, k, t, r, v, q, model="black_scholes_merton", return_as="dict")
+print(json.dumps({"seconds": med(run)}))
+"""
+
+_PEER_IV = """
+price = np.asarray(pvv.vectorized_black_scholes_merton(flag, s, k, t, r, v, q, return_as="numpy"))
+def run():
+    return pvv.vectorized_implied_volatility(price, s, k, t, r, flag, q=q, model="black_scholes_merton", return_as="numpy", on_error="ignore")
+sec = med(run)
+iv = np.asarray(run(), dtype=float).ravel()
+err = np.abs(iv - v)
+print(json.dumps({"seconds": sec, "max_err": float(np.nanmax(err)), "n_nan": int(np.isnan(iv).sum()),
+                  "n_over_1e-10": int(np.sum(~(err <= 1e-10)))}))
+"""
+
+
+def bench_european(n: int = 1_000_000) -> dict[str, float]:
+    from floorguard.core.pricing import bsm_greeks
+
+    x = _european_inputs(n, SEED)
+    kind = np.where(x["flag"] == "c", "call", "put")
+    ours = median_time(lambda: bsm_greeks(kind, x["s"], x["k"], x["t"], x["r"], x["v"], x["q"]))
+    peer = run_peer(_PEER_COMMON.format(seed=SEED, n=n, otm=False) + _PEER_GREEKS)["seconds"]
+    return {"n": n, "ours": ours, "peer": peer}
+
+
+def bench_iv(n: int = 100_000) -> dict[str, float]:
+    from floorguard.core.pricing import bsm_price, implied_vol_details
+
+    x = _european_inputs(n, SEED + 1, otm=True)
+    kind = np.where(x["flag"] == "c", "call", "put")
+    price = bsm_price(kind, x["s"], x["k"], x["t"], x["r"], x["v"], x["q"])
+
+    def run():
+        return implied_vol_details(price, kind, x["s"], x["k"], x["t"], x["r"], x["q"])
+
+    ours = median_time(run)
+    res = run()
+    err = np.abs(res.vol - x["v"])
+    peer = run_peer(_PEER_COMMON.format(seed=SEED + 1, n=n, otm=True) + _PEER_IV)
+    return {
+        "n": n,
+        "ours": ours,
+        "max_err": float(np.nanmax(err)),
+        "failures": int(np.sum(res.reason != "ok")),
+        "peer": peer["seconds"],
+        "peer_max_err": peer["max_err"],
+        "peer_failures": peer["n_nan"],
+        "peer_over_tol": peer["n_over_1e-10"],
+    }
+
+
+def bench_american(n: int = 10_000, n_ql: int = 100) -> dict[str, float]:
+    """ALO on n options vs QuantLib's Leisen–Reimer binomial engine in a loop.
+
+    The QuantLib loop runs on the first ``n_ql`` of the same options (its cost
+    per option does not depend on the batch), scaled to ``n``. The step count
+    is the smallest of 801/2001 whose max error against QuantLib's
+    high-precision QdFp engine on those options is <= 1e-4, if any.
+    """
+    import QuantLib as ql
+
+    from floorguard.core.pricing import american_price
+
+    rng = np.random.default_rng(SEED + 2)
+    kind = rng.choice([1.0, -1.0], n)
+    s = np.full(n, 100.0)
+    k = 100.0 * np.exp(rng.uniform(-0.3, 0.3, n))
+    days = rng.integers(7, 730, n)
+    t = days / 365.0
+    r = rng.uniform(0.0, 0.06, n)
+    q = rng.uniform(0.0, 0.04, n)
+    v = rng.uniform(0.1, 0.6, n)
+    ours_t = median_time(lambda: american_price(kind, s, k, t, r, v, q))
+    ours = american_price(kind, s, k, t, r, v, q)
+
+    today = ql.Date(15, 1, 2024)
+    ql.Settings.instance().evaluationDate = today
+    dc = ql.Actual365Fixed()
+    sq, rq, qq, vq = (ql.SimpleQuote(0.0) for _ in range(4))
+    process = ql.BlackScholesMertonProcess(
+        ql.QuoteHandle(sq),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(qq), dc)),
+        ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(rq), dc)),
+        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vq), dc)),
+    )
+
+    def ql_prices(engine, m: int) -> np.ndarray:
+        out = np.empty(m)
+        for i in range(m):
+            sq.setValue(s[i])
+            rq.setValue(r[i])
+            qq.setValue(q[i])
+            vq.setValue(v[i])
+            payoff = ql.PlainVanillaPayoff(ql.Option.Call if kind[i] > 0 else ql.Option.Put, k[i])
+            opt = ql.VanillaOption(payoff, ql.AmericanExercise(today, today + int(days[i])))
+            opt.setPricingEngine(engine)
+            out[i] = opt.NPV()
+        return out
+
+    reference = ql_prices(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()), n_ql)
+    ours_err = float(np.max(np.abs(ours[:n_ql] - reference)))
+    chosen = None
+    for steps in (801, 2001):
+        engine = ql.BinomialVanillaEngine(process, "lr", steps)
+        t0 = time.perf_counter()
+        vals = ql_prices(engine, n_ql)
+        el = time.perf_counter() - t0
+        err = float(np.max(np.abs(vals - reference)))
+        chosen = {"steps": steps, "seconds_per_option": el / n_ql, "max_err": err}
+        if err <= 1e-4:
+            break
+    assert chosen is not None
+    return {
+        "n": n,
+        "ours": ours_t,
+        "ours_err_vs_qdfp": ours_err,
+        "ql_steps": chosen["steps"],
+        "ql_err": chosen["max_err"],
+        "ql_seconds_scaled": chosen["seconds_per_option"] * n,
+        "n_ql": n_ql,
+    }
+
+
+def bench_surface() -> dict[str, float]:
+    from floorguard.core.pricing import fit_surface, implied_vol_details
+    from floorguard.marketdata.cboe import read_cboe_csv
+
+    t0 = time.perf_counter()
+    chain = read_cboe_csv(SPX_FILE)
+    parse = time.perf_counter() - t0
+    arrays = _surface_arrays(chain)
+
+    def ivs():
+        return implied_vol_details(
+            arrays["mid"], arrays["kind"], arrays["spot"], arrays["strike"], arrays["t"], arrays["rate"], arrays["q"]
+        )
+
+    iv_time = median_time(ivs)
+    res = ivs()
+    ok = res.reason == "ok"
+    args = (arrays["t"][ok], arrays["strike"][ok], res.vol[ok], arrays["forward"][ok])
+    fit_time = median_time(lambda: fit_surface(*args, weights=arrays["weight"][ok]))
+    surface = fit_surface(*args, weights=arrays["weight"][ok])
+    rmse = [row["rmse"] for row in surface.fit_report]
+    return {
+        "parse": parse,
+        "iv": iv_time,
+        "fit": fit_time,
+        "n_quotes": int(ok.sum()),
+        "n_expiries": len(surface.fit_report),
+        "median_rmse_volpts": float(np.median(rmse)) * 100,
+        "butterfly_ok": sum(bool(r["butterfly_ok"]) for r in surface.fit_report),
+        "calendar_ok": sum(bool(r["calendar_ok"]) for r in surface.fit_report),
+    }
+
+
+def _surface_arrays(chain) -> dict[str, np.ndarray]:
+    """Flat OTM arrays (mid > 0, bid > 0) with each expiry's parity-implied forward."""
+    from floorguard.domain.chains import implied_forward_and_dividend
+
+    quotes = chain.quotes
+    t_all = chain.quote_t_years()
+    mids = chain.mid().to_numpy(dtype=float)
+    out: dict[str, list] = {k: [] for k in ("mid", "kind", "strike", "t", "forward", "rate", "q", "weight")}
+    for expiry in chain.expiries:
+        est = implied_forward_and_dividend(chain, expiry)
+        mask = (quotes["expiry"] == np.datetime64(expiry)).to_numpy() if quotes["expiry"].dtype.kind == "M" else (
+            quotes["expiry"].map(lambda d: d == expiry).to_numpy()
+        )
+        kinds = quotes["kind"].to_numpy()[mask]
+        strikes = quotes["strike"].to_numpy(dtype=float)[mask]
+        bids = quotes["bid"].to_numpy(dtype=float)[mask]
+        asks = quotes["ask"].to_numpy(dtype=float)[mask]
+        mid = mids[mask]
+        t = t_all[mask]
+        otm = np.where(kinds == "call", strikes >= est.forward, strikes < est.forward)
+        keep = otm & (bids > 0) & (mid > 0) & (t > 0)
+        n = int(keep.sum())
+        out["mid"].append(mid[keep])
+        out["kind"].append(kinds[keep])
+        out["strike"].append(strikes[keep])
+        out["t"].append(t[keep])
+        out["forward"].append(np.full(n, est.forward))
+        out["rate"].append(np.full(n, est.rate))
+        out["q"].append(np.full(n, est.dividend_yield))
+        spread = (asks - bids)[keep]
+        out["weight"].append(1.0 / np.maximum(spread, 0.05))
+    res = {k: np.concatenate(v) for k, v in out.items()}
+    res["spot"] = np.full(res["mid"].size, chain.spot)
+    return res
+
+
+def main() -> None:
+    print(f"machine: {machine()}")
+    eu = bench_european()
+    iv = bench_iv()
+    am = bench_american()
+    rows = [
+        "| work | floorguard | peer (same run) | ratio |",
+        "|---|---|---|---|",
+        f"| price + greeks, {eu['n']:,} European (BSM) | {eu['ours']:.3f} s | py_vollib_vectorized price + get_all_greeks {eu['peer']:.3f} s | {eu['peer'] / eu['ours']:.1f}x |",
+        f"| implied vol, {iv['n']:,} mixed (1 w - 2 y) | {iv['ours'] * 1e3:.1f} ms, max err {iv['max_err']:.1e}, failures {iv['failures']} | py_vollib_vectorized {iv['peer'] * 1e3:.1f} ms, max err {iv['peer_max_err']:.1e}, NaN {iv['peer_failures']} | {iv['peer'] / iv['ours']:.1f}x |",
+        f"| American, {am['n']:,} options | ALO {am['ours']:.2f} s, max err {am['ours_err_vs_qdfp']:.1e} vs QL QdFp high-precision | QuantLib LR binomial {am['ql_steps']} steps (max err {am['ql_err']:.1e}), loop of {am['n_ql']} scaled to {am['n']:,}: {am['ql_seconds_scaled']:.1f} s | {am['ql_seconds_scaled'] / am['ours']:.0f}x |",
+    ]
+    if SPX_FILE.exists():
+        sf = bench_surface()
+        rows.append(
+            f"| SPX 2022-02-04 surface: {sf['n_quotes']} OTM quotes, {sf['n_expiries']} expiries | SVI fit {sf['fit'] * 1e3:.0f} ms (IVs {sf['iv'] * 1e3:.0f} ms, parse {sf['parse'] * 1e3:.0f} ms); median RMSE {sf['median_rmse_volpts']:.2f} vol pts; butterfly ok {sf['butterfly_ok']}/{sf['n_expiries']}, calendar ok {sf['calendar_ok']}/{sf['n_expiries']} | target < 1 s | |"
+        )
+    print("\n".join(rows))
+    print(json.dumps({"european": eu, "iv": iv, "american": am}, default=float))
+
+
+if __name__ == "__main__":
+    main()
