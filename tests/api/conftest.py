@@ -202,3 +202,78 @@ def assert_problem(resp: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status and body["title"] and body["type"].startswith("https://")
     assert isinstance(body["errors"], list)
     return body
+
+
+# ------------------------------------------------------------------ lifecycle helpers
+
+def synthetic_surface_available() -> bool:
+    import floorguard.core.pricing as pricing
+
+    return hasattr(pricing, "ModelSurface")
+
+
+needs_synthetic = pytest.mark.skipif(
+    not synthetic_surface_available(),
+    reason="the synthetic chain's ModelSurface (floorguard.core.pricing) is not available yet",
+)
+
+
+class Clock:
+    """A settable service clock (``ctx.resources["clock"]``)."""
+
+    def __init__(self, start: Any) -> None:
+        self.t = start
+
+    def __call__(self) -> Any:
+        return self.t
+
+    def set(self, *args: int) -> None:
+        import datetime as dt
+
+        self.t = dt.datetime(*args, tzinfo=dt.UTC)
+
+
+@pytest.fixture()
+def clock(svc_ctx: Any) -> Clock:
+    import datetime as dt
+
+    c = Clock(dt.datetime(2022, 6, 1, 15, 0, tzinfo=dt.UTC))
+    svc_ctx.resources["clock"] = c
+    return c
+
+
+@pytest.fixture()
+def paper(svc_ctx: Any) -> Any:
+    """An in-memory PaperBroker with an empty fault plan (``paper.faults.add(...)``)."""
+    from floorguard.brokers import FaultPlan, PaperBroker
+    from floorguard.services.policies import quote_feed
+
+    broker = PaperBroker(quote_feed(svc_ctx), faults=FaultPlan())
+    svc_ctx.resources["broker"] = broker
+    return broker
+
+
+QUOTE_SYMBOLS = ("AAPL", "MSFT", "JPM", "HD")
+
+
+def closes_on(ctx: Any, symbols: Any, day: Any) -> dict[str, float]:
+    frame = ctx.market_data().price_history(list(symbols), None, day)
+    return {s: float(frame[s].dropna().iloc[-1]) for s in symbols}
+
+
+def quote_body(ctx: Any, day: Any = None, **overrides: Any) -> dict[str, Any]:
+    """The seed's request body with prices and the SPX level as of ``day`` (bundled closes)."""
+    import datetime as dt
+
+    day = day or dt.date(2022, 6, 1)
+    c = closes_on(ctx, (*QUOTE_SYMBOLS, "SPX"), day)
+    body: dict[str, Any] = {
+        "positions": [{"symbol": s, "quantity": q} for s, q in zip(QUOTE_SYMBOLS, (400, 200, 300, 150))],
+        "prices": {s: c[s] for s in QUOTE_SYMBOLS},
+        "floor_pct": 0.95,
+        "term_days": 14,
+        "strategy": "protective_put",
+        "index_level": c["SPX"],
+    }
+    body.update(overrides)
+    return body

@@ -10,6 +10,7 @@ limiter, so tests can run many apps side by side.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -90,12 +91,17 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
         max_body_bytes=settings.max_request_bytes,
     )
 
-    from floorguard.api.routes import admin, health, me, portfolios
+    from floorguard.api.routes import admin, analytics, health, insurance, me, portfolios
 
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(portfolios.router)
+    app.include_router(insurance.router)
+    app.include_router(analytics.router)
     app.include_router(admin.router)
+    # The web dashboard (pages at "/", assets under "/static"). floorguard.web builds on
+    # this package (it uses api.deps), so it is mounted by module name, not imported here.
+    importlib.import_module("floorguard.web").mount_web(app)
 
     _add_problem_schema(app)
     return app

@@ -123,6 +123,9 @@ class QuoteRequest(_Strict):
         description="Early-trigger term: a claim before expiry pays if the index has fallen this share below its level at the quote.",
     )
     upside_cap_pct: float | None = Field(None, gt=0, lt=1, description="Collar: short call this far above spot.")
+    index_level: float | None = Field(
+        None, gt=0, description="Current level of the hedge index (default: its last close in the market data)."
+    )
 
 
 class BindRequest(_Strict):
