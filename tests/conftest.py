@@ -62,9 +62,10 @@ def spy_chain_file_sep(shared_chains_dir: Path) -> Path:
 #                      FLOORGUARD_TEST_POSTGRES_URL and dropped afterwards. The
 #                      postgres case skips when that variable is unset. Use it to
 #                      test migrations themselves.
-# ``migrated_db_url``  same parametrisation, already at the migrations' head
-#                      (copied from a per-session migrated template, so it is
-#                      cheap: a file copy / CREATE DATABASE ... TEMPLATE).
+# ``migrated_db_url``  same parametrisation, already at the migrations' head:
+#                      SQLite = a copy of a per-session migrated file;
+#                      PostgreSQL = one migrated database per session/worker,
+#                      emptied (TRUNCATE) after each test. Never alter its schema.
 # ``ctx``              AppContext(settings with database_url=migrated_db_url);
 #                      closed after the test. Every test using it runs on
 #                      SQLite and, when configured, on PostgreSQL.
@@ -92,7 +93,7 @@ def _pg_engine(url: str) -> Any:
     return sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
 
 
-def _pg_create(admin_url: str, *, template: str | None = None) -> str:
+def _pg_create(admin_url: str) -> str:
     """Create a uniquely named database; return its URL."""
     import sqlalchemy as sa
 
@@ -103,8 +104,7 @@ def _pg_create(admin_url: str, *, template: str | None = None) -> str:
     engine = _pg_engine(admin_url)
     try:
         with engine.connect() as conn:
-            tpl = f" TEMPLATE {template}" if template else ""
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"{tpl}'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     finally:
         engine.dispose()
     return normalise_url(admin_url).set(database=name).render_as_string(hide_password=False)
@@ -126,37 +126,45 @@ def _pg_drop(admin_url: str, url: str) -> None:
 _DB_PARAMS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(scope="session")
-def _migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """Per-session migrated templates: {"sqlite": file path, "postgres": db name}."""
-    from floorguard.persistence.db import upgrade
+class _MigratedDatabases:
+    """Per-session migrated databases, built on first use (SQLite-only runs never
+    touch PostgreSQL): ``sqlite_template()`` is a migrated file to copy,
+    ``postgres_url()`` a migrated database shared by the session's tests."""
 
-    made: dict[str, str] = {}
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._factory = tmp_path_factory
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
 
-    class _Templates(dict[str, str]):  # built on first use so SQLite-only runs never touch PostgreSQL
-        def __missing__(self, kind: str) -> str:
-            if kind == "sqlite":
-                path = tmp_path_factory.mktemp("tpl") / "template.db"
-                upgrade(f"sqlite:///{path}")
-                made["sqlite"] = str(path)
-                self[kind] = str(path)
-            else:
-                admin = _pg_admin_url()
-                assert admin is not None
-                url = _pg_create(admin)
-                upgrade(url)
-                from sqlalchemy.engine import make_url
+    def sqlite_template(self) -> Path:
+        from floorguard.persistence.db import upgrade
 
-                made["postgres"] = url
-                self[kind] = make_url(url).database
-            return self[kind]
+        if self._sqlite is None:
+            path = self._factory.mktemp("tpl") / "template.db"
+            upgrade(f"sqlite:///{path}")
+            self._sqlite = path
+        return self._sqlite
 
-    templates = _Templates()
-    yield templates
-    if "postgres" in made:
+    def postgres_url(self, admin: str) -> str:
+        from floorguard.persistence.db import upgrade
+
+        if self._postgres is None:
+            url = _pg_create(admin)
+            upgrade(url)
+            self._postgres = url
+        return self._postgres
+
+    def close(self) -> None:
         admin = _pg_admin_url()
-        if admin:
-            _pg_drop(admin, made["postgres"])
+        if self._postgres is not None and admin:
+            _pg_drop(admin, self._postgres)
+
+
+@pytest.fixture(scope="session")
+def _migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_MigratedDatabases]:
+    dbs = _MigratedDatabases(tmp_path_factory)
+    yield dbs
+    dbs.close()
 
 
 @pytest.fixture
@@ -189,24 +197,54 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         _pg_drop(admin, url)
 
 
+def _pg_truncate_all(url: str) -> None:
+    """Empty every table except alembic_version (identities restarted)."""
+    import sqlalchemy as sa
+
+    engine = _pg_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SET lock_timeout = '10s'"))
+            tables = [
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                        "AND tablename <> 'alembic_version'"
+                    )
+                )
+            ]
+            if tables:
+                names = ", ".join(f'"{t}"' for t in tables)
+                conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture(params=_DB_PARAMS)
 def migrated_db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, _migrated_templates: dict[str, str]
+    request: pytest.FixtureRequest, tmp_path: Path, _migrated_databases: _MigratedDatabases
 ) -> Iterator[str]:
-    """A database URL at the migrations' head (SQLite, and PostgreSQL when configured)."""
+    """A database URL at the migrations' head (SQLite, and PostgreSQL when configured).
+
+    SQLite: a copy of a migrated template file. PostgreSQL: one migrated
+    database per test session (and xdist worker), emptied after each test
+    (TRUNCATE ... RESTART IDENTITY), which is much cheaper than creating a
+    database per test. Do not change its schema in a test: use ``db_url``.
+    """
     if request.param == "sqlite":
         target = tmp_path / "migrated.db"
-        shutil.copyfile(_migrated_templates["sqlite"], target)
+        shutil.copyfile(_migrated_databases.sqlite_template(), target)
         yield f"sqlite:///{target}"
         return
     admin = _pg_admin_url()
     if admin is None:
         pytest.skip(f"{PG_ENV} is not set")
-    url = _pg_create(admin, template=_migrated_templates["postgres"])
+    url = _migrated_databases.postgres_url(admin)
     try:
         yield url
     finally:
-        _pg_drop(admin, url)
+        _pg_truncate_all(url)
 
 
 @pytest.fixture
