@@ -322,18 +322,20 @@ class OptionChain:
                 times[root] = spec.settlement_time(root or None)
             else:
                 times[root] = dt.time(16, 0)
-        stamps = [
-            pd.Timestamp(dt.datetime.combine(e.date(), times[r]), tz=tz)
-            for e, r in zip(self.quotes["expiry"], self.quotes["root"], strict=True)
-        ]
-        out = pd.Series(stamps, index=self.quotes.index, name="settles_at")
+        offsets = self.quotes["root"].map(
+            {r: pd.Timedelta(hours=t.hour, minutes=t.minute) for r, t in times.items()}
+        )
+        naive = self.quotes["expiry"] + pd.to_timedelta(offsets)
+        out = naive.dt.tz_localize(tz).rename("settles_at")
         self._cache["settles_at"] = out
         return out
 
     def quote_t_years(self) -> FloatArray:
         """ACT/365F years from the valuation time to each quote's settlement (>= 0)."""
-        secs = (self.settles_at() - self.valuation_time).dt.total_seconds().to_numpy(dtype=float)
-        return np.maximum(secs, 0.0) / _SECONDS_PER_YEAR
+        if "t_years" not in self._cache:
+            secs = (self.settles_at() - self.valuation_time).dt.total_seconds().to_numpy(dtype=float)
+            self._cache["t_years"] = np.maximum(secs, 0.0) / _SECONDS_PER_YEAR
+        return self._cache["t_years"].copy()
 
     def t_years(self, expiry: Any, root: str | None = None) -> float:
         """ACT/365F years from the valuation time to ``expiry``'s settlement.
@@ -489,23 +491,35 @@ class OptionChain:
 # --------------------------------------------------------------------------- parity
 
 
-def _pairs(chain: OptionChain, expiry: pd.Timestamp, root: str | None) -> tuple[pd.DataFrame, str]:
-    q = chain.quotes[chain.quotes["expiry"] == expiry]
-    if q.empty:
-        raise ValidationError.for_field("expiry", f"{expiry.date()} is not an expiry of this chain")
-    q = q.assign(mid=chain.mid()[q.index])
+def _pair_table(chain: OptionChain) -> pd.DataFrame:
+    """Every (expiry, root, strike) with a call and a put mid, both bids > 0 (cached)."""
+    if "pairs" in chain._cache:
+        return chain._cache["pairs"]
+    q = chain.quotes.assign(mid=chain.mid())
     ok = q[(q["bid"] > 0) & q["mid"].notna()]
-    calls = ok[ok["kind"] == "call"].set_index(["root", "strike"])["mid"]
-    puts = ok[ok["kind"] == "put"].set_index(["root", "strike"])["mid"]
+    keys = ["expiry", "root", "strike"]
+    calls = ok[ok["kind"] == "call"].drop_duplicates(keys).set_index(keys)["mid"]
+    puts = ok[ok["kind"] == "put"].drop_duplicates(keys).set_index(keys)["mid"]
     both = pd.concat({"call": calls, "put": puts}, axis=1, join="inner").reset_index()
+    both = both.sort_values(["expiry", "root", "strike"]).reset_index(drop=True)
+    chain._cache["pairs"] = both
+    return both
+
+
+def _pairs(chain: OptionChain, expiry: pd.Timestamp, root: str | None) -> tuple[pd.DataFrame, str]:
+    """Call/put mid pairs of one expiry and root (default: the root with most pairs)."""
+    in_exp = chain.quotes["expiry"] == expiry
+    if not in_exp.any():
+        raise ValidationError.for_field("expiry", f"{expiry.date()} is not an expiry of this chain")
+    table = _pair_table(chain)
+    both = table[table["expiry"] == expiry]
     if root is None:
         counts = both["root"].value_counts()
         if counts.empty:
-            all_roots = q["root"].value_counts()
-            root = str(all_roots.index[0])
+            root = str(chain.quotes.loc[in_exp, "root"].value_counts().index[0])
         else:
             root = str(counts.index[0])
-    return both[both["root"] == root].sort_values("strike").reset_index(drop=True), root
+    return both[both["root"] == root].drop(columns="expiry").reset_index(drop=True), root
 
 
 def _huber_line(x: FloatArray, y: FloatArray, w: FloatArray | None = None) -> tuple[float, float, FloatArray]:
@@ -777,6 +791,7 @@ def chain_to_surface_inputs(
     fwd_by: dict[dt.date, ForwardEstimate] = {}
     dropped = {"no_iv": 0, "iliquid": 0, "too_short": 0}
     curve = forward_curve(chain, rate, fallback_rate=fallback_rate, fallback_dividend=fallback_dividend)
+    picked: list[pd.DataFrame] = []
     for exp in sorted(base["expiry"].unique()):
         exp_ts = pd.Timestamp(exp)
         sub_all = base[base["expiry"] == exp_ts]
@@ -796,10 +811,17 @@ def chain_to_surface_inputs(
         ).to_numpy()
         keep = otm & liquid
         dropped["iliquid"] += int(np.sum(otm & ~liquid)) + int(np.sum(~otm))
-        s = sub[keep]
-        if s.empty:
-            continue
+        if keep.any():
+            picked.append(
+                sub[keep].assign(
+                    forward=est.forward, rate=est.rate, dividend=est.dividend_yield, exp_date=exp_ts.date()
+                )
+            )
+            fwd_by[exp_ts.date()] = est
+    if picked:
+        s = pd.concat(picked, ignore_index=True)
         t = s["t"].to_numpy(dtype=float)
+        # One vectorised call for the whole chain.
         iv = np.asarray(
             pricing.implied_vol(
                 s["mid"].to_numpy(dtype=float),
@@ -807,27 +829,25 @@ def chain_to_surface_inputs(
                 chain.spot,
                 s["strike"].to_numpy(dtype=float),
                 t,
-                est.rate,
-                est.dividend_yield,
+                s["rate"].to_numpy(dtype=float),
+                s["dividend"].to_numpy(dtype=float),
                 style=style,
             ),
             dtype=float,
         )
         good = np.isfinite(iv) & (iv > 0)
         dropped["no_iv"] += int(np.sum(~good))
-        if not good.any():
-            continue
-        rel_spread = ((s["ask"] - s["bid"]) / s["mid"]).to_numpy(dtype=float)[good]
-        w = 1.0 / np.maximum(rel_spread, 0.01)
-        w = w / w.mean()
-        n = int(good.sum())
-        cols["t"].extend(t[good])
-        cols["k"].extend(s["strike"].to_numpy(dtype=float)[good])
-        cols["iv"].extend(iv[good])
-        cols["f"].extend([est.forward] * n)
-        cols["w"].extend(w)
-        cols["e"].extend([exp_ts.date()] * n)
-        fwd_by[exp_ts.date()] = est
+        s = s[good].assign(iv_mid=iv[good])
+        rel_spread = ((s["ask"] - s["bid"]) / s["mid"]).to_numpy(dtype=float)
+        s = s.assign(w=1.0 / np.maximum(rel_spread, 0.01))
+        s["w"] = s["w"] / s.groupby("exp_date")["w"].transform("mean")
+        cols["t"] = list(s["t"].to_numpy(dtype=float))
+        cols["k"] = list(s["strike"].to_numpy(dtype=float))
+        cols["iv"] = list(s["iv_mid"].to_numpy(dtype=float))
+        cols["f"] = list(s["forward"].to_numpy(dtype=float))
+        cols["w"] = list(s["w"].to_numpy(dtype=float))
+        cols["e"] = list(s["exp_date"])
+        fwd_by = {d: est for d, est in fwd_by.items() if d in set(cols["e"])}
     if not cols["t"]:
         raise DataError(f"option chain for {chain.underlying} has no liquid out-of-the-money quotes to fit")
     return SurfaceInputs(
@@ -1042,7 +1062,7 @@ def parse_occ_symbol(symbol: str) -> tuple[str, dt.date, str, float]:
         raise ValidationError.for_field("symbol", f"not an OCC option symbol: {symbol!r}")
     root, ymd, cp, k = m.groups()
     try:
-        d = dt.datetime.strptime(ymd, "%y%m%d").date()
+        d = dt.date(2000 + int(ymd[:2]), int(ymd[2:4]), int(ymd[4:]))
     except ValueError:
         raise ValidationError.for_field("symbol", f"bad expiry date {ymd!r} in {symbol!r}") from None
     return root, d, "call" if cp == "C" else "put", int(k) / 1000.0

@@ -255,6 +255,7 @@ def read_cboe_csv(
         )
     errors: list[FieldError] = []
     records: list[dict[str, Any]] = []
+    seen_dates: dict[str, dt.date] = {}
     for offset, raw in enumerate(lines[idx + 3 :], start=cols_line + 1):
         if not raw.strip():
             continue
@@ -262,11 +263,14 @@ def read_cboe_csv(
         if len(f) != len(CBOE_COLUMNS):
             errors.append(FieldError("row", f"expected {len(CBOE_COLUMNS)} fields, got {len(f)}", offset))
             continue
-        try:
-            exp = dt.datetime.strptime(f[0].strip(), "%a %b %d %Y").date()
-        except ValueError:
-            errors.append(FieldError("Expiration Date", f"must look like 'Mon Feb 07 2022', got {f[0]!r}", offset))
-            continue
+        exp = seen_dates.get(f[0])
+        if exp is None:
+            try:
+                exp = dt.datetime.strptime(f[0].strip(), "%a %b %d %Y").date()
+            except ValueError:
+                errors.append(FieldError("Expiration Date", f"must look like 'Mon Feb 07 2022', got {f[0]!r}", offset))
+                continue
+            seen_dates[f[0]] = exp
         strike = _num(f[11], offset, "Strike", errors)
         if not strike > 0:
             errors.append(FieldError("Strike", f"must be a positive number, got {f[11]!r}", offset))
