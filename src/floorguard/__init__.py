@@ -34,6 +34,16 @@ _EXPORTS: dict[str, str] = {
     "implied_vol_details": "floorguard.core.pricing",
     "american_greeks": "floorguard.core.pricing",
     "put_call_parity_residual": "floorguard.core.pricing",
+    # option chains and contract specifications (issue 3)
+    "OptionChain": "floorguard.domain.chains",
+    "implied_forward_and_dividend": "floorguard.domain.chains",
+    "synthetic_chain": "floorguard.domain.chains",
+    "fit_chain_surface": "floorguard.domain.chains",
+    "ContractSpec": "floorguard.domain.contracts",
+    "get_contract_spec": "floorguard.domain.contracts",
+    "load_contract_specs": "floorguard.domain.contracts",
+    "listed_expiries": "floorguard.domain.contracts",
+    "read_cboe_csv": "floorguard.marketdata.cboe",
     # risk (issue 4)
     "annual_volatility": "floorguard.core.risk",
     "max_drawdown": "floorguard.core.risk",
