@@ -153,3 +153,19 @@ def test_pre_open_file_uses_previous_close() -> None:
     assert chain.spot == pytest.approx(557.65 - 3.93)
     assert "previous close" in chain.spot_note
     assert chain.valuation_time == pd.Timestamp("2025-09-02 16:00", tz="America/New_York")
+
+
+def test_user_contracts_file_supplies_the_spec(tmp_path: Path) -> None:
+    import json
+
+    base = json.loads((Path(__file__).parents[2] / "src/floorguard/data/contracts.json").read_text())
+    spy = next(c for c in base["contracts"] if c["symbol"] == "SPY")
+    qqq = {**spy, "symbol": "QQQ", "underlying": "QQQ", "underlying_index": "NDX", "index_ratio": 0.025}
+    qqq["expiry_series"] = [{**s, "root": "QQQ"} for s in spy["expiry_series"]]
+    user = tmp_path / "contracts.json"
+    user.write_text(json.dumps({"contracts": [qqq]}))
+    text = SPY_2025.replace("SPY25", "QQQ25").replace("SPDR S&P 500 ETF Trust", "Invesco QQQ Trust")
+    without = read_cboe_csv(io.StringIO(text))
+    assert without.spec is None and without.underlying == "QQQ" and any("no contract specification" in n for n in without.notes)
+    chain = read_cboe_csv(io.StringIO(text), contracts_path=user)
+    assert chain.spec is not None and chain.spec.symbol == "QQQ" and chain.style == "american"

@@ -22,12 +22,16 @@ from floorguard.cli._common import JsonOpt, console, emit
 __all__ = ["register", "chain_surface_report"]
 
 FileArg = Annotated[Path, typer.Argument(help="CBOE delayed-quotes CSV file.")]
+ContractsOpt = Annotated[
+    Path | None,
+    typer.Option("--contracts", help="Your contracts JSON file, extending the bundled specifications."),
+]
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path, contracts: Path | None = None) -> Any:
     from floorguard.marketdata.cboe import read_cboe_csv
 
-    return read_cboe_csv(path)
+    return read_cboe_csv(path, contracts_path=contracts)
 
 
 def _float(x: Any) -> float | None:
@@ -38,13 +42,13 @@ def _float(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def chain_surface_report(path: Path, rate: float | None = None) -> dict[str, Any]:
+def chain_surface_report(path: Path, rate: float | None = None, contracts: Path | None = None) -> dict[str, Any]:
     """Fit the chain in ``path`` and return the per-expiry report as plain data."""
     from floorguard.config import get_settings
     from floorguard.domain.chains import fit_chain_surface
 
     settings = get_settings()
-    chain = _read(path)
+    chain = _read(path, contracts)
     surface, inputs = fit_chain_surface(
         chain,
         rate=rate,
@@ -115,9 +119,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(chain_app, name="chain")
 
     @chain_app.command("import")
-    def import_cmd(file: FileArg, as_json: JsonOpt = False) -> None:
+    def import_cmd(file: FileArg, contracts: ContractsOpt = None, as_json: JsonOpt = False) -> None:
         """Read a CBOE CSV; print underlying, spot, as-of, expiries, counts and quality flags."""
-        data = _read(file).summary()
+        data = _read(file, contracts).summary()
 
         def render(d: dict[str, Any]) -> None:
             console.print(
@@ -143,12 +147,13 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--rate", help="Known rate; default: implied by the chain or settings.", metavar="FLOAT"),
         ] = None,
+        contracts: ContractsOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Fit a volatility surface; print ATM vol, skew, fit error and arbitrage flags per expiry."""
         from floorguard.cli._pricing import _num
 
-        data = chain_surface_report(file, None if rate is None else _num("rate", rate))
+        data = chain_surface_report(file, None if rate is None else _num("rate", rate), contracts)
 
         def render(d: dict[str, Any]) -> None:
             console.print(

@@ -170,15 +170,15 @@ def _read_text(path_or_buffer: str | Path | IO[str] | IO[bytes]) -> tuple[str, s
     return data, name
 
 
-def _choose_spec(roots: set[str], underlying_name: str) -> ContractSpec | None:
-    specs = [s for s in (spec_for_root(r) for r in sorted(roots)) if s is not None]
+def _choose_spec(roots: set[str], contracts_path: str | Path | None = None) -> ContractSpec | None:
+    specs = [s for s in (spec_for_root(r, contracts_path) for r in sorted(roots)) if s is not None]
     if not specs:
         return None
     for s in specs:  # prefer the product that carries the underlying's own symbol (SPX over SPXW)
         if s.symbol == s.underlying:
             return s
     try:
-        return get_contract_spec(specs[0].underlying)
+        return get_contract_spec(specs[0].underlying, contracts_path)
     except NotFoundError:
         return specs[0]
 
@@ -197,6 +197,7 @@ def read_cboe_csv(
     *,
     underlying: str | None = None,
     spec: ContractSpec | None = None,
+    contracts_path: str | Path | None = None,
 ) -> OptionChain:
     """Read a CBOE delayed-quotes CSV into an :class:`OptionChain`.
 
@@ -209,6 +210,8 @@ def read_cboe_csv(
         (SPX/SPXW -> ``"SPX"``), else the most common root.
     spec : ContractSpec, optional
         Contract specification; default: looked up from the OCC roots.
+    contracts_path : path, optional
+        A user's contracts file extending the bundled specifications.
 
     Returns
     -------
@@ -320,7 +323,7 @@ def read_cboe_csv(
     quotes = pd.DataFrame.from_records(records)
     roots = set(quotes["root"])
     if spec is None:
-        spec = _choose_spec(roots, head1[0])
+        spec = _choose_spec(roots, contracts_path)
     if underlying is None:
         underlying = spec.underlying if spec is not None else quotes["root"].mode().iloc[0]
     note = f"header Last {spot:g}"
