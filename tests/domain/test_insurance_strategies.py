@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -198,10 +199,44 @@ def test_select_expiry() -> None:
         select_expiry(ex, dt.date(2026, 4, 1))
 
 
-def test_over_sold_calls_flag_unbounded_loss() -> None:
+def test_collar_never_sells_more_calls_than_the_exposure() -> None:
     p = StrategyParams(**{**PARAMS.__dict__, "cap": 0.05, "contracts": 12})
     res = build_strategy("collar", quotes(), MARKET, p, LOOSE)
-    a = res.analytics
+    # exposure 2 * 500,000 / (1000 * 100) = 10 contracts of calls at most
+    assert res.put_leg.contracts == 12 and res.call_leg.contracts == 10
+    assert any("naked" in w for w in res.warnings)
+    assert not res.analytics["loss_unbounded_above"]
+
+
+def test_over_sold_calls_flag_unbounded_loss() -> None:
+    from floorguard.domain.strategies import strategy_analytics
+
+    res = build_strategy("collar", quotes(), MARKET, StrategyParams(**{**PARAMS.__dict__, "cap": 0.05}), LOOSE)
+    put, call = res.legs
+    legs = [put, replace(call, contracts=12)]
+    a = strategy_analytics(legs, PARAMS, MARKET, 0.0, 0.0)
     # exposure 2 * 500,000 / 1000 = 1,000 per point; 12 short calls = 1,200 per point
     assert a["loss_unbounded_above"] and "200.00 per point" in a["unbounded_note"]
     assert a["analysed_range"] == [0.0, 3000.0]
+    # hand: worst point is the top of the range, H = V(3000) - 12 * 100 * (3000 - K_call) + 10 * 0
+    v_top = 500_000 * (1 + 0.03 + 2 * (2.0 + 0.01 - 0.03) - 0.01)
+    assert a["worst_hedged_value"] == pytest.approx(v_top - 1200 * (3000 - call.strike))
+
+
+def test_short_leg_crosses_to_the_other_side_when_illiquid() -> None:
+    q = quotes()
+    # no liquid puts at or below 910 (the 80 % level): the short put moves up, narrowing the spread
+    q.loc[(q.kind == "put") & (q.strike <= 910.0), "open_interest"] = 0
+    res = build_strategy("put_spread", q, MARKET, PARAMS, LOOSE)
+    short = res.legs[1]
+    assert short.strike == 915.0 and not res.strike_choices["short_put"].guaranteed
+    assert any("other side" in w for w in res.warnings)
+
+
+def test_tick_allowance_for_cheap_options() -> None:
+    from floorguard.domain.hedging import check_liquidity
+
+    lim = LiquidityLimits(max_spread_pct=0.25, min_open_interest=0, min_volume=0, max_spread_ticks=2)
+    assert not check_liquidity(0.05, 0.10, None, None, lim).ok  # 67 % of the mid, no tick given
+    assert check_liquidity(0.05, 0.10, None, None, lim, tick=0.05).ok  # one tick wide
+    assert not check_liquidity(0.05, 0.30, None, None, lim, tick=0.05).ok  # five ticks wide

@@ -83,6 +83,8 @@ def register(app: typer.Typer) -> None:
         multiplier: Annotated[float | None, typer.Option("--multiplier", help="Override the contract multiplier.")] = None,
         cap: Annotated[float | None, typer.Option("--cap", help="Collar upside cap (0.05); omit for zero-cost.")] = None,
         coverage: Annotated[float, typer.Option("--coverage", help="Share of the exposure to hedge (0-1].")] = 1.0,
+        notional: Annotated[str, typer.Option(
+            "--notional", help="beta_adjusted (value x beta, Hull) | full (value).")] = "beta_adjusted",
         rounding: Annotated[str, typer.Option("--rounding", help="Contract rounding: up | down | nearest.")] = "up",
         lower_floor: Annotated[float | None, typer.Option(
             "--lower-floor", help="Put spread: portfolio level of the short put (default floor - 0.10).")] = None,
@@ -99,7 +101,7 @@ def register(app: typer.Typer) -> None:
             floor_pct=floor, term_days=term_days, strategy=strategy, index=index, instrument=instrument,
             chain_path=chain, beta=beta, index_level=index_level, rate=rate, dividend_yield=dividend_yield,
             portfolio_dividend_yield=portfolio_dividend_yield, multiplier=multiplier, cap=cap,
-            coverage=coverage, rounding=rounding,  # type: ignore[arg-type]
+            coverage=coverage, notional_mode=notional, rounding=rounding,  # type: ignore[arg-type]
             lower_floor_pct=lower_floor, tail_budget_pct=tail_budget, vol=vol,
         )
         ctx = make_context()

@@ -16,7 +16,7 @@ SPX, dollars for SPY).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -550,12 +550,16 @@ def select_listed_strike(
 class LiquidityLimits:
     """Limits a quote must meet (from ``Settings``: max_spread_pct, min_open_interest, min_volume).
 
-    ``max_spread_pct`` is ``(ask - bid) / mid``.
+    ``max_spread_pct`` is ``(ask - bid) / mid``; a quote whose spread is at
+    most ``max_spread_ticks`` ticks passes too (a one-tick market on a 0.10
+    option is as tight as it gets, though 67 % of the mid).
     """
 
     max_spread_pct: float = 0.25
     min_open_interest: int = 10
     min_volume: int = 0
+    #: a spread of at most this many ticks passes whatever its percentage (cheap options)
+    max_spread_ticks: int = 2
 
 
 @dataclass(frozen=True)
@@ -588,6 +592,7 @@ def check_liquidity(
     open_interest: float | None,
     volume: float | None,
     limits: LiquidityLimits,
+    tick: float | None = None,
 ) -> LiquidityCheck:
     """Whether a quote meets the spread, open-interest and volume limits.
 
@@ -608,7 +613,8 @@ def check_liquidity(
         if spread is None:
             reasons.append("zero mid")
         elif spread > limits.max_spread_pct + 1e-12:
-            reasons.append(f"spread {spread:.1%} > {limits.max_spread_pct:.1%}")
+            if tick is None or (a - b) > limits.max_spread_ticks * tick + 1e-9:
+                reasons.append(f"spread {spread:.1%} > {limits.max_spread_pct:.1%}")
     # unknown open interest or volume (a synthetic chain) is not held against the quote
     if limits.min_open_interest > 0 and oi is not None and oi < limits.min_open_interest:
         reasons.append(f"open interest {oi:g} < {limits.min_open_interest}")
@@ -617,12 +623,20 @@ def check_liquidity(
     return LiquidityCheck(not reasons, spread, oi, vol, tuple(reasons))
 
 
+def _skipped(rejected: list[dict[str, Any]], shown: int = 3) -> str:
+    text = "; ".join(f"{d['strike']:g}: {', '.join(d['reasons'])}" for d in rejected[:shown])
+    if len(rejected) > shown:
+        text += f"; and {len(rejected) - shown} more"
+    return text
+
+
 def select_liquid_strike(
     target: float,
     rows: Sequence[dict[str, Any]],
     limits: LiquidityLimits,
     side: Literal["at_or_above", "at_or_below"] = "at_or_above",
     max_distance: float = 0.05,
+    tick_fn: Callable[[float], float] | None = None,
 ) -> tuple[StrikeChoice, LiquidityCheck, list[dict[str, Any]]]:
     """Listed strike for ``target`` that also passes the liquidity limits.
 
@@ -636,6 +650,8 @@ def select_liquid_strike(
     rows : sequence of dict
         Quotes of one kind and expiry with keys ``strike, bid, ask,
         open_interest, volume``.
+    tick_fn : callable(price) -> tick, optional
+        Premium tick, for the ``max_spread_ticks`` allowance.
 
     Returns
     -------
@@ -664,11 +680,12 @@ def select_liquid_strike(
         if abs(k - target) > max_distance * target and k != first.strike:
             break
         r = by_strike[k]
-        chk = check_liquidity(r.get("bid"), r.get("ask"), r.get("open_interest"), r.get("volume"), limits)
+        tick = tick_fn(_num(r.get("ask")) or 0.0) if tick_fn is not None else None
+        chk = check_liquidity(r.get("bid"), r.get("ask"), r.get("open_interest"), r.get("volume"), limits, tick)
         if chk.ok:
             if k == first.strike:
                 return first, chk, rejected
-            skipped = "; ".join(f"{d['strike']:g}: {', '.join(d['reasons'])}" for d in rejected)
+            skipped = _skipped(rejected)
             choice = StrikeChoice(
                 float(k), target, False, first.guaranteed,
                 f"{first.reason}; it failed the liquidity limits ({skipped}); "
@@ -676,7 +693,7 @@ def select_liquid_strike(
             )
             return choice, chk, rejected
         rejected.append({"strike": float(k), "reasons": list(chk.reasons)})
-    skipped = "; ".join(f"{d['strike']:g}: {', '.join(d['reasons'])}" for d in rejected)
+    skipped = _skipped(rejected) or "no strike on the safe side within reach"
     raise QuoteRefusedError(
         f"no liquid strike within {max_distance:.0%} of {target:.2f} on the safe side ({skipped})"
     )

@@ -296,13 +296,40 @@ def _make_leg(
 
 def _pick(
     rows: list[dict[str, Any]], target: float, side: str, limits: LiquidityLimits, p: StrategyParams,
-    label: str, below: float | None = None, above: float | None = None,
+    label: str, below: float | None = None, above: float | None = None, m: MarketInputs | None = None,
+    either_side: bool = False,
 ) -> tuple[dict[str, Any], StrikeChoice, dict[str, Any]]:
+    """Listed, liquid strike for a leg; ``either_side`` (short legs) may cross the target.
+
+    A short leg that has no liquid strike on its safe side within reach is
+    moved to the nearest liquid strike on the other side (between the bounds),
+    which narrows the protection; the reason says so.
+    """
     usable = [r for r in rows if (below is None or float(r["strike"]) < below)
               and (above is None or float(r["strike"]) > above)]
+    if either_side:  # a short leg: selling at a zero bid would bring nothing
+        usable = [r for r in usable if _f(r.get("bid")) > 0.0]
     if not usable:
         raise QuoteRefusedError(f"no listed strikes available for the {label}")
-    choice, chk, rejected = select_liquid_strike(target, usable, limits, side, p.max_strike_distance)  # type: ignore[arg-type]
+    tick_fn = m.tick_at if m is not None else None
+    try:
+        choice, chk, rejected = select_liquid_strike(
+            target, usable, limits, side, p.max_strike_distance, tick_fn)  # type: ignore[arg-type]
+    except QuoteRefusedError as first_err:
+        if not either_side:
+            raise
+        other = "at_or_above" if side == "at_or_below" else "at_or_below"
+        span = max(abs(float(r["strike"]) - target) for r in usable) / target + 1e-9
+        try:
+            alt, chk, rejected = select_liquid_strike(
+                target, usable, limits, other, span, tick_fn)  # type: ignore[arg-type]
+        except QuoteRefusedError:
+            raise first_err from None
+        choice = StrikeChoice(
+            alt.strike, target, False, False,
+            f"{first_err}; took the nearest liquid strike on the other side, {alt.strike:g}, which "
+            f"narrows the protection",
+        )
     row = next(r for r in usable if float(r["strike"]) == choice.strike)
     liq = chk.to_dict()
     liq["rejected"] = rejected
@@ -370,9 +397,10 @@ def _zero_cost_call(
         k = float(r["strike"])
         if k <= max(put_strike, m.underlying_level):
             continue
-        chk = check_liquidity(r.get("bid"), r.get("ask"), r.get("open_interest"), r.get("volume"), limits)
+        chk = check_liquidity(r.get("bid"), r.get("ask"), r.get("open_interest"), r.get("volume"), limits,
+                              m.tick_at(_f(r.get("ask"))))
         bid = _f(r.get("bid"))
-        if chk.ok and math.isfinite(bid):
+        if chk.ok and math.isfinite(bid) and bid > 0:
             cands.append((k, bid, r, chk))
     if not cands:
         raise QuoteRefusedError("no liquid out-of-the-money call to finance the collar")
@@ -555,7 +583,8 @@ def build_strategy(
     n = params.contracts
     extra: dict[str, Any] = {}
 
-    put_row, put_choice, put_liq = _pick(puts, mapping.target_level, "at_or_above", limits, params, "put")
+    put_row, put_choice, put_liq = _pick(puts, mapping.target_level, "at_or_above", limits, params, "put",
+                                         m=market)
     if not put_choice.guaranteed:
         warnings.append(put_choice.reason)
     choices["put"] = put_choice
@@ -585,15 +614,31 @@ def build_strategy(
         legs.append(_make_leg(put_row, "put", "long", n, market, put_choice, put_liq))
 
     if strategy == "collar":
+        exposure_contracts = params.beta * params.portfolio_value / (market.underlying_level * market.multiplier)
+        n_call = min(n, int(math.floor(exposure_contracts + 1e-9)))
+        if n_call < 1:
+            raise QuoteRefusedError(
+                f"collar refused: one short call ({market.underlying_level * market.multiplier:,.0f} of "
+                f"exposure) exceeds the portfolio's beta-adjusted exposure "
+                f"({params.beta * params.portfolio_value:,.0f}); use a smaller contract (XSP, SPY)"
+            )
+        if n_call < n:
+            warnings.append(
+                f"collar sells {n_call} calls against {n} puts: more would exceed the portfolio's exposure "
+                "(naked calls)"
+            )
+        extra["call_contracts"] = n_call
         if params.cap is not None:
             if not params.cap > 0:
                 raise ValidationError.for_field("cap", f"must be > 0, got {params.cap}")
             cap_map = _level(params, market, 1.0 + params.cap)
             call_row, call_choice, call_liq = _pick(
-                calls, cap_map.target_level, "at_or_above", limits, params, "call", above=put_choice.strike)
+                calls, cap_map.target_level, "at_or_above", limits, params, "call", above=put_choice.strike,
+                m=market, either_side=True)
             extra["cap_level"] = cap_map.target_level
         else:
-            put_price = legs[0].price
+            # per call unit, the call bid must finance n / n_call put asks
+            put_price = legs[0].price * n / n_call
             call_row, call_choice, call_liq, flex = _zero_cost_call(
                 calls, put_price, put_choice.strike, market, limits)
             extra["zero_cost_flex"] = flex
@@ -606,7 +651,9 @@ def build_strategy(
                     f"{net_unit:+.2f} per unit"
                 )
         choices["call"] = call_choice
-        legs.append(_make_leg(call_row, "call", "short", n, market, call_choice, call_liq))
+        if not call_choice.guaranteed:
+            warnings.append(f"short call: {call_choice.reason}")
+        legs.append(_make_leg(call_row, "call", "short", n_call, market, call_choice, call_liq))
 
     if strategy == "put_spread":
         lower = params.lower_floor_pct if params.lower_floor_pct is not None else params.floor_pct - 0.10
@@ -614,8 +661,11 @@ def build_strategy(
             raise ValidationError.for_field("lower_floor_pct", f"must be in (0, floor_pct), got {lower}")
         low_map = _level(params, market, lower)
         low_row, low_choice, low_liq = _pick(
-            puts, low_map.target_level, "at_or_below", limits, params, "short put", below=put_choice.strike)
+            puts, low_map.target_level, "at_or_below", limits, params, "short put", below=put_choice.strike,
+            m=market, either_side=True)
         choices["short_put"] = low_choice
+        if not low_choice.guaranteed:
+            warnings.append(f"short put: {low_choice.reason}")
         extra["lower_floor_pct"] = lower
         extra["lower_level"] = low_map.target_level
         legs.append(_make_leg(low_row, "put", "short", n, market, low_choice, low_liq))

@@ -71,6 +71,10 @@ __all__ = [
 #: Option instruments on the same index, by hedge index.
 HEDGE_INSTRUMENTS: dict[str, tuple[str, ...]] = {"SPX": ("SPX", "XSP", "SPY")}
 
+#: Contract series the synthetic chain lists for an instrument (SPX: the PM-settled SPXW
+#: weeklies and dailies, whose expiries match a term far better than the AM monthlies).
+SYNTHETIC_SPECS: dict[str, str] = {"SPX": "SPXW"}
+
 #: Covering expiries tried in turn when the first cannot implement the strategy (illiquid).
 MAX_EXPIRY_TRIES = 3
 
@@ -110,7 +114,9 @@ class QuoteRequest:
     cap : float or None
         Collar upside cap (0.05 = +5 % on the portfolio); None = zero-cost collar.
     coverage : float
-        Share of the beta-adjusted exposure to hedge, (0, 1].
+        Share of the exposure to hedge, (0, 1] (partial coverage below 1).
+    notional_mode : {"beta_adjusted", "full"}
+        ``beta_adjusted`` (Hull's sizing, value x beta) or ``full`` (the value itself).
     rounding : {"up", "down", "nearest"}
         Contract rounding policy (``up`` never under-hedges).
     lower_floor_pct : float or None
@@ -139,6 +145,7 @@ class QuoteRequest:
     multiplier: float | None = None
     cap: float | None = None
     coverage: float = 1.0
+    notional_mode: Literal["beta_adjusted", "full"] = "beta_adjusted"
     rounding: Literal["up", "down", "nearest"] = "up"
     lower_floor_pct: float | None = None
     tail_budget_pct: float = 0.005
@@ -181,6 +188,8 @@ class QuoteRequest:
             bad("cap", "applies to the collar strategy only")
         if not (0 < self.tail_budget_pct < 1):
             bad("tail_budget_pct", f"must be in (0, 1), got {self.tail_budget_pct!r}")
+        if self.notional_mode not in ("beta_adjusted", "full"):
+            bad("notional_mode", f"must be beta_adjusted or full, got {self.notional_mode!r}")
         if self.rounding not in ("up", "down", "nearest"):
             bad("rounding", f"must be up, down or nearest, got {self.rounding!r}")
         if self.chain_path is not None and not Path(self.chain_path).is_file():
@@ -275,6 +284,17 @@ def _index_level(ctx: AppContext, index: str, request: QuoteRequest, as_of: dt.d
             f"({age} days old): pass --index-level for a current quote"
         )
     return float(point.price), {"source": point.source, "as_of": point.as_of.isoformat()}, warnings
+
+
+def _notional(v0: float, beta: float, request: QuoteRequest) -> Any:
+    """Hedge notional: ``full`` (value), ``beta_adjusted`` (value x beta), scaled by the coverage."""
+    if request.notional_mode == "full":
+        base = hedge_notional(v0, beta, "full")
+        if request.coverage < 1:
+            return replace(base, mode="full_partial", coverage=request.coverage,
+                           notional=base.notional * request.coverage)
+        return base
+    return hedge_notional(v0, beta, "partial" if request.coverage < 1 else "beta_adjusted", request.coverage)
 
 
 def _atm_vol(ctx: AppContext, request: QuoteRequest) -> tuple[float, str]:
@@ -393,8 +413,7 @@ def quote_policy(
         underlying_level = float(chain.spot)
         multiplier = float(request.multiplier or spec.multiplier)
         sizing = size_contracts(
-            hedge_notional(v0, beta, "partial" if request.coverage < 1 else "beta_adjusted",
-                           request.coverage).notional,
+            _notional(v0, beta, request).notional,
             underlying_level, multiplier, request.rounding)
         instrument_meta: dict[str, Any] = {"symbol": instrument, "reason": "the chain's underlying",
                                            "sizing": sizing.to_dict()}
@@ -408,9 +427,8 @@ def quote_policy(
         as_of = (request.as_of or _utc_now()).astimezone(dt.timezone.utc)
         index_level, level_meta, level_warn = _index_level(ctx, index, request, as_of)
         warnings.extend(level_warn)
-        notional = hedge_notional(v0, beta, "partial" if request.coverage < 1 else "beta_adjusted",
-                                  request.coverage).notional
-        specs = {s: get_contract_spec(s) for s in HEDGE_INSTRUMENTS[index]}
+        notional = _notional(v0, beta, request).notional
+        specs = {s: get_contract_spec(SYNTHETIC_SPECS.get(s, s)) for s in HEDGE_INSTRUMENTS[index]}
         cands = [InstrumentCandidate(s, index_level * sp.index_ratio, float(request.multiplier or sp.multiplier))
                  for s, sp in specs.items()]
         choice = choose_instrument(notional, cands, request.rounding, request.instrument)
