@@ -221,36 +221,39 @@ def bench_surface() -> dict[str, float]:
 
 
 def _surface_arrays(chain) -> dict[str, np.ndarray]:
-    """Flat OTM arrays (mid > 0, bid > 0) with each expiry's parity-implied forward."""
+    """Flat OTM arrays (mid > 0, bid > 0), each (expiry, root) with its parity-implied forward."""
     from floorguard.domain.chains import implied_forward_and_dividend
 
     quotes = chain.quotes
     t_all = chain.quote_t_years()
     mids = chain.mid().to_numpy(dtype=float)
+    exp_dates = quotes["expiry"].dt.date.to_numpy()
+    roots = quotes["root"].to_numpy()
+    kinds_all = quotes["kind"].to_numpy()
+    strikes_all = quotes["strike"].to_numpy(dtype=float)
+    bids_all = quotes["bid"].to_numpy(dtype=float)
+    asks_all = quotes["ask"].to_numpy(dtype=float)
     out: dict[str, list] = {k: [] for k in ("mid", "kind", "strike", "t", "forward", "rate", "q", "weight")}
-    for expiry in chain.expiries:
-        est = implied_forward_and_dividend(chain, expiry)
-        mask = (quotes["expiry"] == np.datetime64(expiry)).to_numpy() if quotes["expiry"].dtype.kind == "M" else (
-            quotes["expiry"].map(lambda d: d == expiry).to_numpy()
-        )
-        kinds = quotes["kind"].to_numpy()[mask]
-        strikes = quotes["strike"].to_numpy(dtype=float)[mask]
-        bids = quotes["bid"].to_numpy(dtype=float)[mask]
-        asks = quotes["ask"].to_numpy(dtype=float)[mask]
-        mid = mids[mask]
-        t = t_all[mask]
-        otm = np.where(kinds == "call", strikes >= est.forward, strikes < est.forward)
-        keep = otm & (bids > 0) & (mid > 0) & (t > 0)
-        n = int(keep.sum())
-        out["mid"].append(mid[keep])
-        out["kind"].append(kinds[keep])
-        out["strike"].append(strikes[keep])
-        out["t"].append(t[keep])
-        out["forward"].append(np.full(n, est.forward))
-        out["rate"].append(np.full(n, est.rate))
-        out["q"].append(np.full(n, est.dividend_yield))
-        spread = (asks - bids)[keep]
-        out["weight"].append(1.0 / np.maximum(spread, 0.05))
+    for expiry in chain.expiries():
+        for root in sorted(set(roots[exp_dates == expiry])):
+            mask = (exp_dates == expiry) & (roots == root)
+            t = t_all[mask]
+            if t.max() <= 0:
+                continue
+            est = implied_forward_and_dividend(chain, expiry, root=root)
+            kinds, strikes = kinds_all[mask], strikes_all[mask]
+            bids, asks, mid = bids_all[mask], asks_all[mask], mids[mask]
+            otm = np.where(kinds == "call", strikes >= est.forward, strikes < est.forward)
+            keep = otm & (bids > 0) & (mid > 0) & (t > 0)
+            n = int(keep.sum())
+            out["mid"].append(mid[keep])
+            out["kind"].append(kinds[keep])
+            out["strike"].append(strikes[keep])
+            out["t"].append(t[keep])
+            out["forward"].append(np.full(n, est.forward))
+            out["rate"].append(np.full(n, est.rate))
+            out["q"].append(np.full(n, est.dividend_yield))
+            out["weight"].append(1.0 / np.maximum((asks - bids)[keep], 0.05))
     res = {k: np.concatenate(v) for k, v in out.items()}
     res["spot"] = np.full(res["mid"].size, chain.spot)
     return res

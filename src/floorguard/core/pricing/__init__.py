@@ -13,6 +13,15 @@ from floorguard.core.pricing._black import (
     bsm_price,
     put_call_parity_residual,
 )
+from floorguard.core.pricing._surface import (
+    ModelSurface,
+    SviParams,
+    VolSurface,
+    fit_surface,
+    fit_svi,
+    svi_butterfly_g,
+    svi_total_variance,
+)
 from floorguard.core.pricing._implied import (
     REASONS,
     ImpliedVolResult,
@@ -23,6 +32,13 @@ from floorguard.core.pricing._implied import (
 __all__ = [
     "REASONS",
     "ImpliedVolResult",
+    "ModelSurface",
+    "SviParams",
+    "VolSurface",
+    "fit_surface",
+    "fit_svi",
+    "svi_butterfly_g",
+    "svi_total_variance",
     "american_greeks",
     "american_price",
     "black76_greeks",
