@@ -339,12 +339,18 @@ class RiskMetricsService:
         win, window_info = self._window(hist.returns, start, end)
 
         # ---------------------------------------------------------- betas
-        market = win[MARKET_SYMBOL]
-        factors = etf_factor_returns(market, win[etfs]) if etfs else None
-        missing = {s: int(win[s].isna().sum()) for s in public}
-        # the window is one date-aligned frame: regress on arrays (aligned by position, NaN rows dropped)
-        m_arr = market.to_numpy(dtype=np.float64)
-        f_arr = None if factors is None else {str(c): factors[c].to_numpy(dtype=np.float64) for c in factors.columns}
+        # the window is one date-aligned frame: work on its array (regressions align by
+        # position and drop NaN rows; pandas column access per asset is the slow part)
+        col = {c: i for i, c in enumerate(win.columns)}
+        A = win.to_numpy(dtype=np.float64)
+        m_arr = A[:, col[MARKET_SYMBOL]]
+        f_arr: dict[str, np.ndarray] | None = None
+        if etfs:
+            f_arr = {"market": m_arr}
+            for fname, etf in FACTOR_ETFS.items():
+                if etf in col:
+                    f_arr[fname] = A[:, col[etf]] - m_arr  # long-short: ETF minus market
+        missing = {s: int(np.isnan(A[:, col[s]]).sum()) for s in public}
         pos_betas: dict[str, R.HybridBetaResult] = {}
         for s in values:
             if s in cash:
@@ -353,7 +359,7 @@ class RiskMetricsService:
                 pos_betas[s] = R.hybrid_beta(None, None, provided_beta=provided[s])
             elif s in public:
                 pos_betas[s] = R.hybrid_beta(
-                    win[s].to_numpy(dtype=np.float64), m_arr, f_arr, cap=self.beta_cap, default_beta=self.default_beta,
+                    A[:, col[s]], m_arr, f_arr, cap=self.beta_cap, default_beta=self.default_beta,
                     remedy=self.remedy,  # type: ignore[arg-type]
                     min_observations=self.min_observations,
                 )
@@ -382,7 +388,12 @@ class RiskMetricsService:
         contributions: dict[str, Any]
         correlation: Any = None
         div_ratio: float | None = None
-        rows = win[public].dropna() if public else win.iloc[:0]
+        if public:
+            sub = A[:, [col[s] for s in public]]
+            keep = ~np.isnan(sub).any(axis=1)
+            rows = pd.DataFrame(sub[keep], index=win.index[keep], columns=public)
+        else:
+            rows = win.iloc[:0]
         if not public:
             measures = _skip("no_public_positions", "no position has a public price history")
             contributions = dict(measures)
@@ -418,7 +429,7 @@ class RiskMetricsService:
         covered = sum(abs(values[s]) for s in public) / valuation.gross_value if valuation.gross_value else 0.0
         if covered < 1.0:
             notes.append(f"return-based measures cover the public sleeve only ({covered:.1%} of gross exposure)")
-        if factors is None or factors.drop(columns="market").dropna(how="all").empty:
+        if f_arr is None or all(np.isnan(v).all() for k, v in f_arr.items() if k != "market"):
             notes.append("factor ETFs have no data in the window: multivariate regressions could not run")
         paths: dict[str, int] = {}
         for b in pos_betas.values():

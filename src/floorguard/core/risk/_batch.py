@@ -121,7 +121,7 @@ def batch_risk_report(
     *,
     level: float = 0.95,
     periods_per_year: float = 252,
-    chunk_size: int = 512,
+    chunk_size: int = 128,
 ) -> BatchRiskReport:
     """Full risk report for many portfolios in one vectorised pass.
 
