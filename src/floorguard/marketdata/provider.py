@@ -76,7 +76,9 @@ class ProviderChain:
 
     def _unknown(self, symbol: str) -> SymbolNotFoundError:
         names = ", ".join(s.name for s in self.sources)
-        return SymbolNotFoundError(f"unknown symbol {symbol!r}: no market-data source ({names}) has it")
+        return SymbolNotFoundError(
+            f"unknown symbol {symbol!r}: no market-data source ({names}) has it"
+        )
 
     def symbols(self) -> list[str]:
         """Union of the closed universes (open ones contribute their cached symbols)."""
@@ -129,7 +131,10 @@ class ProviderChain:
                 remaining = [s for s in remaining if s not in take]
         if remaining:
             raise self._unknown(remaining[0])
-        frame = pd.concat(parts, axis=1, join="outer", sort=True).sort_index() if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            frame = pd.concat(parts, axis=1, join="outer", sort=True).sort_index()
+        else:
+            frame = parts[0]
         frame = frame[syms].astype("float64")
         frame.index = pd.DatetimeIndex(frame.index, name="date")
         frame.attrs["provenance"] = {s: provenance[s] for s in syms}
