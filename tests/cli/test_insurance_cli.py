@@ -125,3 +125,15 @@ def test_unwind_and_mark(env: Path, tmp_path: Path, spy_chain_file_sep: Path) ->
     assert code == 0, err
     m = json.loads(out)
     assert m["hedge_value"] == pytest.approx(5 * 100 * put["contracts"]) and m["time_value"] == 0.0
+
+
+def test_synthetic_quote_says_so(env: Path) -> None:
+    code, out, err = run("quote", str(env), "--floor", "0.92", "--term-days", "21", "--strategy", "put_spread",
+                         "--index-level", "5900", "--vol", "0.2", "--rate", "0.04", "--dividend-yield", "0.013",
+                         "--json")
+    assert code == 0, err
+    d = json.loads(out)["draft"]
+    assert d["pricing_source"]["synthetic"] is True and d["pricing_source"]["kind"] == "synthetic"
+    assert any(w.startswith("SYNTHETIC") for w in d["warnings"])
+    assert d["assumptions"]["rate"] == 0.04 and d["assumptions"]["index_dividend_yield"] == 0.013
+    assert [leg["side"] for leg in d["legs"]] == ["long", "short"]

@@ -198,3 +198,43 @@ def test_immediate_unwind_costs_the_spread(ctx: AppContext, portfolio_file: Path
         assert row["unit_value"] == pytest.approx(leg.mid, rel=0.10)
     with pytest.raises(ValidationError, match="chain is on SPY"):
         unwind_draft(replace(d, underlying_symbol="SPX"), spy_chain_file_sep)
+
+
+AS_OF = dt.datetime(2025, 6, 2, 15, 0, tzinfo=dt.timezone.utc)  # a Monday, 11:00 New York
+
+
+def test_synthetic_quote_is_labelled_and_listed(ctx: AppContext, portfolio_file: Path) -> None:
+    from floorguard.core.pricing import bsm_price
+    from floorguard.domain.contracts import get_contract_spec, listed_expiries
+
+    req = QuoteRequest(0.9, 30, "protective_put", instrument="SPX", index_level=5900.0, vol=0.18, as_of=AS_OF)
+    d = quote_policy(ctx, portfolio_file, req)
+    assert d.pricing_source is not None and d.pricing_source.synthetic and d.pricing_source.kind == "synthetic"
+    assert d.warnings[0].startswith("SYNTHETIC")
+    assert "ATM vol 0.1800" in d.pricing_source.source
+    assert d.metadata["instrument"]["reason"] == "fixed by the user"
+    assert d.contract_spec["symbol"] == "SPXW"
+    # expiry: the first SPXW expiry on or after 2025-07-02
+    exp = [e for e in listed_expiries(get_contract_spec("SPXW"), dt.date(2025, 6, 2), dt.date(2025, 8, 1))
+           if e >= dt.date(2025, 7, 2)]
+    assert d.expiry == min(exp)
+    put = d.put_leg
+    assert put is not None and put.strike >= d.analytics["floor_level"]
+    assert put.strike % 5 == 0  # SPX strikes near the money are listed every 5 points
+    # the mid is the model price at the leg's surface vol within half the spread plus a tick
+    t = d.assumptions["t_years"]
+    model = bsm_price("put", 5900.0, put.strike, t, d.assumptions["rate"], put.iv, d.assumptions["index_dividend_yield"])
+    assert abs(model - put.mid) <= 0.5 * (put.ask - put.bid) + 0.10
+    assert put.iv > 0.18  # the surface's put skew raises the vol below the money
+
+
+def test_instrument_choice_least_granularity(ctx: AppContext, portfolio_file: Path) -> None:
+    d = quote_policy(ctx, portfolio_file, QuoteRequest(0.9, 30, index_level=5900.0, vol=0.2, as_of=AS_OF))
+    cands = d.metadata["instrument"]["candidates"]
+    assert set(cands) == {"SPX", "XSP", "SPY"}
+    errs = {k: abs(v["over_hedge_pct"]) for k, v in cands.items()}
+    assert errs[d.underlying_symbol] == pytest.approx(min(errs.values()))
+    # hand: target = beta * V; SPX contract 590,000, XSP and SPY 59,000 (SPY ~ SPX / 10)
+    target = d.beta * d.portfolio_value
+    assert cands["SPX"]["contracts"] == math.ceil(target / 590_000)
+    assert cands["XSP"]["contracts"] == math.ceil(target / 59_000)

@@ -461,9 +461,12 @@ def quote_policy(
         chain = synthetic_chain(spec, underlying_level, pd.Timestamp(as_of), surface, rate0, div0,
                                 horizon_days=max(60, request.term_days + 60))
         synthetic_meta = (atm, vol_src)
-        pricing = PricingSource("synthetic", f"synthetic chain, model surface (ATM vol {atm:.4f}: {vol_src})",
-                                chain.as_of.isoformat(), True)
-        vol_note = f"SYNTHETIC model surface, ATM vol {atm:.4f} from {vol_src}"
+        shape = ", ".join(f"{k} {getattr(surface, k):g}" for k in ("skew", "curvature", "term_slope")
+                          if isinstance(getattr(surface, k, None), (int, float)))
+        pricing = PricingSource("synthetic", f"synthetic chain, model surface (ATM vol {atm:.4f}: {vol_src}"
+                                + (f"; {shape}" if shape else "") + ")", chain.as_of.isoformat(), True)
+        vol_note = f"SYNTHETIC model surface (ModelSurface), ATM vol {atm:.4f} from {vol_src}" + (
+            f"; {shape} (pricing-engine defaults)" if shape else "")
         warnings.insert(0, "SYNTHETIC prices: model estimates from a volatility surface, not market quotes")
     qp = (float(request.portfolio_dividend_yield) if request.portfolio_dividend_yield is not None
           else settings.portfolio_dividend_yield)
