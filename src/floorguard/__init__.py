@@ -24,6 +24,16 @@ _EXPORTS: dict[str, str] = {
     "PricingError": "floorguard.exceptions",
     "QuoteRefusedError": "floorguard.exceptions",
     "BrokerError": "floorguard.exceptions",
+    # foundation: market data, portfolios, application context (issue 2)
+    "MarketDataSource": "floorguard.marketdata",
+    "BundledSource": "floorguard.marketdata",
+    "CsvSource": "floorguard.marketdata",
+    "ProviderChain": "floorguard.marketdata",
+    "DataQualityReport": "floorguard.marketdata",
+    "Position": "floorguard.domain.portfolio",
+    "Portfolio": "floorguard.domain.portfolio",
+    "parse_portfolio_file": "floorguard.domain.portfolio",
+    "AppContext": "floorguard.services.context",
     # pricing (issue 3)
     "bsm_price": "floorguard.core.pricing",
     "bsm_greeks": "floorguard.core.pricing",
@@ -34,6 +44,9 @@ _EXPORTS: dict[str, str] = {
     "implied_vol_details": "floorguard.core.pricing",
     "american_greeks": "floorguard.core.pricing",
     "put_call_parity_residual": "floorguard.core.pricing",
+    "fit_surface": "floorguard.core.pricing",
+    "VolSurface": "floorguard.core.pricing",
+    "ModelSurface": "floorguard.core.pricing",
     # option chains and contract specifications (issue 3)
     "OptionChain": "floorguard.domain.chains",
     "implied_forward_and_dividend": "floorguard.domain.chains",
