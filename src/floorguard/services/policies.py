@@ -176,6 +176,17 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
+def _prepare_accounts(ctx: AppContext, user_id: int) -> None:
+    """Create the user's ledger accounts in their own transaction (safe against a concurrent creator)."""
+    for _ in range(3):
+        try:
+            with ctx.session() as session:
+                _ensure_user_accounts(session, user_id)
+            return
+        except IntegrityError:
+            continue  # another transaction created one of them first: look again
+
+
 def _ensure_user_accounts(session: Session, user_id: int) -> dict[str, str]:
     codes = {
         "wallet": f"wallet:user:{user_id}",
@@ -519,14 +530,16 @@ def bind(
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)
     try:
-        outcome = _bind_owned(ctx, user, draft_id)
+        outcome = _bind_owned(ctx, user, draft_id, key_id)
     except _Resumable as exc:
         _release_key(ctx, key_id)
         if exc.status_code == 504:
             raise BrokerTimeoutError(exc.message) from None
         raise BrokerError(exc.message) from None
     except FloorguardError as exc:
-        if isinstance(exc, BrokerError):
+        from floorguard.exceptions import ConfigurationError
+
+        if isinstance(exc, (BrokerError, ConfigurationError)):  # transient: a retry resumes
             _release_key(ctx, key_id)
             raise
         status, body = _problem_body(exc)
@@ -552,13 +565,18 @@ def _client_order_id(draft_id: str, purpose: str, leg_index: int) -> str:
     return f"{prefix}-{draft_id}-{leg_index}"
 
 
-def _start_bind(ctx: AppContext, user: Principal, draft_id: str, broker: Broker) -> int:
+def _start_bind(ctx: AppContext, user: Principal, draft_id: str, broker: Broker, key_id: int) -> int:
     """Checks, then draft open -> binding, policy row, order rows; returns the policy id."""
     t = now(ctx)
     with ctx.session() as session:
         row = _load_draft_row(session, user, draft_id)
         if row.status == "binding" and row.policy_id is not None:
-            return int(row.policy_id)  # resume an interrupted bind
+            holder = session.get(IdempotencyKey, key_id)
+            if holder is not None and holder.policy_id == row.policy_id:
+                return int(row.policy_id)  # resume an interrupted bind under its own key
+            raise ConflictError(
+                f"draft {draft_id} is being bound under another Idempotency-Key; retry with that key"
+            )
         if row.status in ("bound", "failed") and row.policy_id is not None:
             raise ConflictError(f"draft {draft_id} was already bound (policy {row.policy_id}); quote again")
         if row.status == "expired" or row.expires_at <= t:
@@ -620,6 +638,7 @@ def _start_bind(ctx: AppContext, user: Principal, draft_id: str, broker: Broker)
         session.add(policy)
         session.flush()
         row.policy_id = policy.id
+        session.execute(sa.update(IdempotencyKey).where(IdempotencyKey.id == key_id).values(policy_id=policy.id))
         for i, leg in enumerate(draft.legs):
             if leg.contracts <= 0:
                 continue
@@ -789,9 +808,9 @@ def _signed_cash(rows: Sequence[BrokerOrderRow]) -> Decimal:
     return _money(total)
 
 
-def _bind_owned(ctx: AppContext, user: Principal, draft_id: str) -> BindOutcome:
+def _bind_owned(ctx: AppContext, user: Principal, draft_id: str, key_id: int) -> BindOutcome:
     broker = get_broker(ctx)
-    policy_id = _start_bind(ctx, user, draft_id, broker)
+    policy_id = _start_bind(ctx, user, draft_id, broker, key_id)
     opened = _run_orders(ctx, broker, policy_id, "open")
     with ctx.session() as session:
         all_open = list(session.scalars(
@@ -885,6 +904,7 @@ def _finalise(
     t = now(ctx)
     paid = _signed_cash(opened)
     received = -_signed_cash(unwound)  # selling back what was bought: positive proceeds
+    _prepare_accounts(ctx, user.id)
     with ctx.session() as session:
         policy = session.get(InsurancePolicy, policy_id)
         assert policy is not None
@@ -1334,6 +1354,7 @@ def settle_policy_once(
         hedge_payoff = float(early_proceeds)
         compensation = max(0.0, min(result.covered_shortfall, hedge_payoff))
     comp = _money(compensation)
+    _prepare_accounts(ctx, policy.user_id)
     try:
         with ctx.session() as session:
             session.add(PolicySettlement(
