@@ -76,6 +76,17 @@ _EXPORTS: dict[str, str] = {
     "batch_risk_report": "floorguard.core.risk",
     "historical_stress": "floorguard.core.risk",
     "market_shock_stress": "floorguard.core.risk",
+    # portfolio insurance engine (issue 5)
+    "PolicyDraft": "floorguard.domain.policy",
+    "HedgeLeg": "floorguard.domain.policy",
+    "floor_to_index_level": "floorguard.domain.hedging",
+    "size_contracts": "floorguard.domain.hedging",
+    "build_strategy": "floorguard.domain.strategies",
+    "settle": "floorguard.domain.settlement",
+    "SettlementTerms": "floorguard.domain.settlement",
+    "multi_index_hedge": "floorguard.domain.multi_index",
+    "QuoteRequest": "floorguard.services.insurance",
+    "quote_policy": "floorguard.services.insurance",
     # uncertainty engine: forecasts, Monte Carlo scenarios, backtest (issue 7)
     "fit_garch": "floorguard.core.forecast",
     "forecast_vol": "floorguard.core.forecast",
