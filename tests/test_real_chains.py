@@ -192,3 +192,16 @@ def test_spy_parity_forwards_are_sane(spy_sep: OptionChain) -> None:
     t = np.array([e.t_years for e in long])
     slope = np.polyfit(t, np.log(np.array([e.forward for e in long]) / spy_sep.spot), 1)[0]
     assert 0.015 <= slope <= 0.04  # r - q
+
+
+def test_surface_fits_the_real_spy_chain(spy_may: OptionChain) -> None:
+    """SVI slices on SPY 2025-05-01: ATM vols near VIX (24.7 that day), equity skew, fit error."""
+    from floorguard.domain.chains import fit_chain_surface
+
+    surface, inputs = fit_chain_surface(spy_may)
+    report = surface.fit_report
+    assert len(report) >= 10 and inputs.n_dropped["no_iv"] <= 0.02 * inputs.ivs.size
+    atm = np.array([r["atm_vol"] for r in report])
+    assert np.all((atm > 0.15) & (atm < 0.30))
+    assert all(r["skew"] < 0 for r in report)  # put skew of an equity index
+    assert np.median([r["rmse"] for r in report]) <= 1.5  # vol points

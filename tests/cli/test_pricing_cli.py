@@ -112,3 +112,55 @@ def test_chain_import_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
     with pytest.raises(SystemExit) as exc:
         main(["chain", "import", str(tmp_path / "missing.csv")])
     assert exc.value.code == 2
+
+
+def _synthetic_cboe_file(tmp_path: Path) -> Path:
+    """A CBOE-format file whose quotes come from a known model surface."""
+    import pandas as pd
+
+    from floorguard.core.pricing import ModelSurface
+    from floorguard.domain.chains import synthetic_chain
+    from floorguard.domain.contracts import get_contract_spec
+
+    as_of = pd.Timestamp("2022-03-01 17:00", tz="America/New_York")
+    chain = synthetic_chain(get_contract_spec("SPXW"), 4500.0, as_of, ModelSurface(0.2, skew=-0.8), 0.01, 0.013,
+                            horizon_days=45, width=0.15)
+    q = chain.quotes
+    calls = q[q["kind"] == "call"].set_index(["expiry", "strike"])
+    puts = q[q["kind"] == "put"].set_index(["expiry", "strike"])
+    lines = []
+    for (exp, k), c in calls.iterrows():
+        p = puts.loc[(exp, k)]
+        lines.append(
+            f"{exp:%a %b %d %Y},{c['symbol']},0,0,{c['bid']:.2f},{c['ask']:.2f},0,0,0,0,0,{k:.2f},"
+            f"{p['symbol']},0,0,{p['bid']:.2f},{p['ask']:.2f},0,0,0,0,0"
+        )
+    text = (
+        "Standard & Poors 500 Index,Last: 4500.0,Change: 1.0\n"
+        '"Date: March 1, 2022 at 5:00 PM EST",Bid: 4499,Ask: 4501,Size: 1*1,Volume: 0\n'
+        + HEADER + "\n" + "\n".join(lines) + "\n"
+    )
+    path = tmp_path / "model_chain.csv"
+    path.write_text(text)
+    return path
+
+
+def test_chain_surface_json_recovers_the_model(tmp_path: Path) -> None:
+    data = _json(["chain", "surface", str(_synthetic_cboe_file(tmp_path)), "--json"])
+    assert data["underlying"] == "SPX" and data["n_quotes_fitted"] > 300
+    rows = [r for r in data["expiries"] if r["t_years"] > 7 / 365]
+    assert len(rows) >= 5
+    for r in rows:
+        assert r["atm_vol"] == pytest.approx(0.2, abs=2e-3)  # ModelSurface ATM (term slope 0)
+        assert r["skew"] < 0 and r["rmse"] < 0.3
+        assert r["forward_method"] in ("parity_regression", "parity_fixed_rate")
+    assert data["arbitrage_flags"] == []
+    human = runner.invoke(build_app(), ["chain", "surface", str(_synthetic_cboe_file(tmp_path)), "--rate", "0.01"])
+    assert human.exit_code == 0 and "arbitrage flags: none" in human.stdout
+
+
+def test_chain_surface_too_few_quotes_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["chain", "surface", str(_small_chain(tmp_path))])
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.startswith("error:")

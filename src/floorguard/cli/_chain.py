@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from floorguard.cli._common import JsonOpt, console, emit
@@ -65,7 +66,7 @@ def chain_surface_report(path: Path, rate: float | None = None, contracts: Path 
         for item in items:
             d = item if isinstance(item, dict) else getattr(item, "__dict__", {})
             d = item.to_dict() if hasattr(item, "to_dict") else dict(d)
-            t = _float(d.get("t_years", d.get("expiry_t")))
+            t = _float(d.get("t", d.get("t_years")))
             if t is not None:
                 by_t[round(t, 10)] = d
     for exp, est in sorted(inputs.forwards_by_expiry.items()):
@@ -106,6 +107,8 @@ def chain_surface_report(path: Path, rate: float | None = None, contracts: Path 
         "dropped": inputs.n_dropped,
         "expiries": rows,
         "arbitrage_flags": flags,
+        "skipped": [dict(x) for x in getattr(surface, "skipped", [])],
+        "rmse_units": "vol points (1 = 0.01 of vol)",
         "notes": [
             "implied vols of out-of-the-money mids; forwards from put-call parity "
             + ("(American chain: rate from settings)" if chain.style == "american" else ""),
@@ -129,7 +132,7 @@ def register(app: typer.Typer) -> None:
                 f"as of {d['as_of']} (valued at {d['valuation_time']}), source {d['label']}, {d['style']}\n"
                 f"{d['n_quotes']} quotes ({d['n_two_sided']} two-sided) in {d['n_expiries']} expiries"
             )
-            table = Table()
+            table = Table(box=box.SIMPLE, pad_edge=False)
             for col in ("expiry", "roots", "t_years", "calls", "puts"):
                 table.add_column(col, justify="right" if col not in ("expiry", "roots") else "left")
             for e in d["expiries"]:
@@ -160,9 +163,11 @@ def register(app: typer.Typer) -> None:
                 f"[bold]{d['underlying']}[/bold] spot {d['spot']:,.4f}, as of {d['as_of']}, "
                 f"{d['n_quotes_fitted']} quotes fitted ({d['source']})"
             )
-            table = Table()
-            for col in ("expiry", "t", "forward", "rate", "div", "n", "ATM vol", "skew", "rmse", "arb-free"):
-                table.add_column(col, justify="left" if col == "expiry" else "right")
+            rates = sorted({round(r["rate"], 4) for r in d["expiries"]})
+            console.print(f"rate(s) used: {', '.join(f'{r:.4f}' for r in rates)}; rmse in vol points")
+            table = Table(box=box.SIMPLE, pad_edge=False)
+            for col in ("expiry", "t", "forward", "div", "n", "ATM", "skew", "rmse", "ok"):
+                table.add_column(col, justify="left" if col == "expiry" else "right", no_wrap=True)
 
             def f(x: float | None, fmt: str) -> str:
                 return "-" if x is None else format(x, fmt)
@@ -170,9 +175,9 @@ def register(app: typer.Typer) -> None:
             for r in d["expiries"]:
                 ok = r["butterfly_ok"] is not False and r["calendar_ok"] is not False
                 table.add_row(
-                    r["expiry"], f(r["t_years"], ".4f"), f(r["forward"], ",.2f"), f(r["rate"], ".4f"),
+                    r["expiry"], f(r["t_years"], ".3f"), f(r["forward"], ".1f"),
                     f(r["dividend_yield"], ".4f"), str(r["n_quotes"]), f(r["atm_vol"], ".4f"),
-                    f(r["skew"], ".4f"), f(r["rmse"], ".5f"), "yes" if ok else "NO",
+                    f(r["skew"], ".2f"), f(r["rmse"], ".2f"), "yes" if ok else "NO",
                 )
             console.print(table)
             console.print("arbitrage flags: " + ("; ".join(d["arbitrage_flags"]) or "none"))
