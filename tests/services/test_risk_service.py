@@ -226,3 +226,39 @@ def test_bad_input(svc: RiskMetricsService, pf_file: Path) -> None:
         svc.report(pf_file, benchmark="FTSE")
     with pytest.raises(ValidationError, match="end"):
         svc.report(pf_file, end=dt.date(1980, 1, 1))
+
+
+def test_active_policy_hedge_is_applied_to_stresses(ctx: AppContext, svc: RiskMetricsService, pf_file: Path) -> None:
+    from decimal import Decimal
+
+    from floorguard.persistence import repositories as repo
+    from floorguard.persistence.orm import InsurancePolicy
+
+    stored = import_portfolio(ctx, pf_file, name="hedged-six", replace=True)
+    spx = ctx.market_data().last_price("SPX").price
+    k_put, k_call = round(0.9 * spx), round(1.1 * spx)
+    legs = [
+        {"kind": "put", "side": "long", "strike": k_put, "contracts": 2, "multiplier": 100.0,
+         "expiry": "2023-06-16", "symbol": "SPX"},
+        {"kind": "call", "side": "short", "strike": k_call, "contracts": 2, "multiplier": 100.0,
+         "expiry": "2023-06-16", "symbol": "SPX"},
+    ]
+    with ctx.session() as s:
+        user = repo.ensure_user(s, name="demo")
+        s.add(InsurancePolicy(
+            user_id=user.id, portfolio_id=stored.id, status="active",
+            start_utc=dt.datetime(2022, 12, 28, tzinfo=dt.UTC), end_utc=dt.datetime(2023, 6, 16, tzinfo=dt.UTC),
+            floor_pct=0.9, index_symbol="SPX", strategy="collar", put_strike=Decimal(k_put),
+            call_strike=Decimal(k_call), contracts_put=2, contracts_call=2, premium_put=Decimal("1000"),
+            premium_call=Decimal("900"), premium_net=Decimal("100"), coverage_notional=Decimal("70000"),
+            portfolio_value_at_bind=Decimal("70000"), beta=1.0, draft={"legs": legs},
+        ))
+    rep = svc.report("hedged-six")
+    st = rep["stress"]
+    assert st["hedged"] and st["hedge"]["source"] == "active_policies"
+    assert st["hedge"]["policies"][0]["strategy"] == "collar"
+    for r in st["historical"] + st["market_shocks"]:
+        level = spx * (1 + r["market_return"])
+        expected = 200 * (max(k_put - level, 0) - max(k_put - spx, 0)) - 200 * (max(level - k_call, 0) - max(spx - k_call, 0))
+        assert r["hedge_pnl"] == pytest.approx(expected, rel=1e-12, abs=1e-9)
+    assert svc.report("hedged-six", hedge_payoff=None)["stress"]["hedged"] is False

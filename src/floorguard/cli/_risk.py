@@ -144,7 +144,8 @@ def register(app: typer.Typer) -> None:
         hedge_floor: Annotated[
             float | None,
             typer.Option("--hedge-floor", help="Show stresses with an S&P 500 put at this fraction of spot "
-                         "(e.g. 0.9) on the portfolio's net value (intrinsic value, premium not deducted)."),
+                         "(e.g. 0.9) on the portfolio's net value (intrinsic value, premium not deducted). "
+                         "Without it, a stored portfolio's active insurance policies are used, if any."),
         ] = None,
         persist: Annotated[bool, typer.Option("--persist", help="Store betas and a snapshot (stored portfolios).")] = False,
         user: UserOpt = None,
@@ -159,7 +160,7 @@ def register(app: typer.Typer) -> None:
         try:
             svc = RiskMetricsService(ctx, level=level)
             pf = _resolve(ctx, portfolio, user)
-            hedge = None
+            hedge: Any = "active"
             if hedge_floor is not None:
                 if not 0.0 < hedge_floor < 2.0:
                     raise ValidationError.for_field("hedge_floor", f"must be a fraction of spot in (0, 2), got {hedge_floor}")

@@ -73,6 +73,7 @@ __all__ = [
     "compare_betas",
     "etf_factor_returns",
     "load_sector_benchmark",
+    "option_legs_payoff",
     "protective_put_payoff",
     "run_risk_batch",
 ]
@@ -141,15 +142,53 @@ def protective_put_payoff(
 ) -> Callable[[float], float]:
     """Hedge P&L of long index puts for a scenario's index return.
 
-    ``contracts * multiplier * max(K - S0 (1 + m), 0) - premium`` (intrinsic
-    value at the scenario's end, net of the premium paid, in currency).
+    ``contracts * multiplier * (max(K - S0 (1 + m), 0) - max(K - S0, 0)) - premium``:
+    the change of intrinsic value from today to the scenario's end (time value
+    ignored, an estimate), net of ``premium`` if one is still to be paid.
     """
-    s0, k, n, mult, prem = float(index_level), float(strike), float(contracts), float(multiplier), float(premium)
-    if s0 <= 0 or k <= 0 or n < 0 or mult <= 0:
-        raise ValidationError.for_field("hedge", "index level, strike and multiplier must be positive, contracts >= 0")
+    return option_legs_payoff(
+        [{"kind": "put", "side": "long", "strike": strike, "contracts": contracts, "multiplier": multiplier}],
+        index_level, premium=premium,
+    )
+
+
+def option_legs_payoff(
+    legs: Iterable[Mapping[str, Any]], index_level: float, *, premium: float = 0.0
+) -> Callable[[float], float]:
+    """Hedge P&L of index option legs for a scenario's index return ``m``.
+
+    Each leg has ``kind`` (put/call), ``side`` (long/short), ``strike``,
+    ``contracts`` and ``multiplier``. P&L is the change of intrinsic value
+    ``sum sign * contracts * multiplier * (payoff(S0 (1 + m)) - payoff(S0))``
+    (time value ignored: an estimate) minus ``premium``.
+    """
+    s0 = float(index_level)
+    if not math.isfinite(s0) or s0 <= 0:
+        raise ValidationError.for_field("hedge.index_level", f"must be positive, got {index_level!r}")
+    parsed: list[tuple[float, bool, float, float]] = []
+    for i, leg in enumerate(legs):
+        try:
+            kind = str(leg["kind"]).lower()
+            side = str(leg.get("side", "long")).lower()
+            k = float(leg["strike"])
+            n = float(leg["contracts"])
+            mult = float(leg.get("multiplier", 100.0))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError.for_field(f"hedge.legs.{i}", f"needs kind, strike, contracts: {exc}") from exc
+        if kind not in ("put", "call") or side not in ("long", "short"):
+            raise ValidationError.for_field(f"hedge.legs.{i}", f"unknown kind/side {kind!r}/{side!r}")
+        if not (k > 0 and n >= 0 and mult > 0):
+            raise ValidationError.for_field(f"hedge.legs.{i}", "strike and multiplier must be positive, contracts >= 0")
+        parsed.append(((1.0 if side == "long" else -1.0) * n * mult, kind == "put", k, 0.0))
+    prem = float(premium)
+
+    def intrinsic(level: float) -> float:
+        return sum(q * (max(k - level, 0.0) if put else max(level - k, 0.0)) for q, put, k, _ in parsed)
+
+    base = intrinsic(s0)
 
     def payoff(m: float) -> float:
-        return n * mult * max(k - s0 * (1.0 + m), 0.0) - prem
+        return intrinsic(s0 * (1.0 + float(m))) - base - prem
 
     return payoff
 
@@ -293,7 +332,7 @@ class RiskMetricsService:
         end: Any = None,
         benchmark: str = "SP500",
         persist: bool = False,
-        hedge_payoff: Callable[[float], float] | None = None,
+        hedge_payoff: Callable[[float], float] | str | None = "active",
         factor_shocks: Mapping[str, Mapping[str, float]] | None = None,
         include_correlation: bool = True,
     ) -> dict[str, Any]:
@@ -309,8 +348,11 @@ class RiskMetricsService:
         persist : bool
             Store betas in ``factor_exposures`` and a snapshot with sector and
             concentration columns (stored portfolios only; noted otherwise).
-        hedge_payoff : callable, optional
-            ``market_return -> hedge P&L`` (currency) for the stress tests.
+        hedge_payoff : callable, "active" or None
+            ``market_return -> hedge P&L`` (currency) for the stress tests;
+            ``"active"`` (default) uses the legs of the portfolio's active or
+            partially bound insurance policies, when it has any; ``None`` shows
+            the stresses without a hedge only.
         factor_shocks : mapping, optional
             Scenario -> {factor: shock}; default :data:`DEFAULT_FACTOR_SHOCKS`.
         include_correlation : bool
@@ -424,7 +466,16 @@ class RiskMetricsService:
         sectors_out["benchmark_source"] = bench.get("source")
 
         # ---------------------------------------------------------- stress
+        hedge_info: dict[str, Any] | None = None
+        if hedge_payoff == "active":
+            hedge_payoff, hedge_info = self._active_hedge(pf)
+        elif isinstance(hedge_payoff, str):
+            raise ValidationError.for_field("hedge_payoff", f"must be a callable, 'active' or None, got {hedge_payoff!r}")
+        elif hedge_payoff is not None:
+            hedge_info = {"source": "caller"}
         stress = self._stress(values, public, hist.returns, pbeta, factor_betas, net, hedge_payoff, factor_shocks, pos_betas)
+        if isinstance(stress, dict):
+            stress["hedge"] = hedge_info
 
         covered = sum(abs(values[s]) for s in public) / valuation.gross_value if valuation.gross_value else 0.0
         if covered < 1.0:
@@ -577,6 +628,54 @@ class RiskMetricsService:
                 factor_betas, shocks, portfolio_value=net, hedge_payoff=hedge_payoff)]
             out["factor_shocks_note"] = "hypothetical shocks through estimated factor loadings"
         return out
+
+    def _active_hedge(self, pf: Portfolio) -> tuple[Callable[[float], float] | None, dict[str, Any] | None]:
+        """Payoff of the option legs of the portfolio's active (or partially bound) policies."""
+        if pf.id is None:
+            return None, None
+        from floorguard.persistence.orm import InsurancePolicy
+
+        try:
+            with self.ctx.session() as session:
+                rows = list(session.scalars(sa.select(InsurancePolicy).where(
+                    InsurancePolicy.portfolio_id == pf.id,
+                    InsurancePolicy.status.in_(("active", "partially_bound")),
+                )))
+                policies = []
+                for r in rows:
+                    legs = list((r.draft or {}).get("legs") or [])
+                    if not legs:
+                        legs = [{"kind": "put", "side": "long", "strike": float(r.put_strike),
+                                 "contracts": r.contracts_put, "multiplier": 100.0}]
+                        if r.call_strike is not None and r.contracts_call:
+                            legs.append({"kind": "call", "side": "short", "strike": float(r.call_strike),
+                                         "contracts": r.contracts_call, "multiplier": 100.0})
+                    policies.append({"policy_id": r.id, "status": r.status, "strategy": r.strategy,
+                                     "index_symbol": r.index_symbol, "legs": legs})
+        except (ConfigurationError, sa.exc.SQLAlchemyError) as exc:
+            return None, {"source": "active_policies", "available": False,
+                          "reason": f"policies unavailable: {str(exc).splitlines()[0]}"}
+        if not policies:
+            return None, None
+        parts = []
+        for pol in policies:
+            by_symbol: dict[str, list[dict[str, Any]]] = {}
+            for leg in pol["legs"]:
+                by_symbol.setdefault(str(leg.get("symbol") or pol["index_symbol"]), []).append(leg)
+            for sym, legs in by_symbol.items():
+                level = self.ctx.market_data().last_price(sym).price
+                parts.append(option_legs_payoff(legs, level))
+
+        def payoff(m: float) -> float:
+            return float(sum(f(m) for f in parts))
+
+        info = {
+            "source": "active_policies",
+            "policies": [{k: v for k, v in p.items() if k != "legs"} | {"legs": len(p["legs"])} for p in policies],
+            "definition": "change of intrinsic value of the policy legs from today's index level to the "
+                          "scenario's (time value ignored: an estimate); the index moves with the market return",
+        }
+        return payoff, info
 
     # -------------------------------------------------------------- snapshots & persistence
     def _snapshot_context(self, pf: Portfolio) -> dict[str, Any]:
