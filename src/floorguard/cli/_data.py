@@ -208,20 +208,29 @@ def _data_prices(symbols: list[str], start: str | None, end: str | None, as_json
 
 # -------------------------------------------------------------- portfolio
 def _render_valuation(v: dict[str, Any]) -> None:
+    provenance = {
+        f"{p['price_source']} {p['price_as_of'] or ''}".strip() for p in v["positions"]
+    }
+    mixed = len(provenance) > 1
     table = Table(title=f"portfolio {v['name']} ({v['currency']})")
-    for col in ("symbol", "quantity", "price", "source", "as of", "value", "weight", "sector"):
-        table.add_column(col, justify="right" if col in ("quantity", "price", "value", "weight") else "left")
+    table.add_column("symbol", no_wrap=True)
+    for col in ("quantity", "price", "value", "weight"):
+        table.add_column(col, justify="right", no_wrap=True)
+    if mixed:
+        table.add_column("price from")
+    table.add_column("sector")
     for p in v["positions"]:
-        table.add_row(
+        cells = [
             p["symbol"],
-            f"{p['quantity']:,.4g}",
+            f"{p['quantity']:,.6g}",
             _money(p["price"]),
-            p["price_source"],
-            p["price_as_of"] or "-",
             _money(p["value"]),
             _pct(p["weight"]),
-            p["sector"] or "-",
-        )
+        ]
+        if mixed:
+            cells.append(f"{p['price_source']} {p['price_as_of'] or ''}".strip())
+        cells.append(p["sector"] or "-")
+        table.add_row(*cells)
     console.print(table)
     console.print(f"net value {_money(v['net_value'])}  gross {_money(v['gross_value'])}")
     for src, what in v["sources"].items():
