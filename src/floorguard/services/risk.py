@@ -417,6 +417,8 @@ class RiskMetricsService:
         pbeta = R.portfolio_beta(values, pos_betas, public=public)
         beta_section: dict[str, Any] = {
             "portfolio": pbeta.to_dict(),
+            # the number alone (None with a skip payload), for consumers that only need it
+            "portfolio_beta": pbeta.beta if isinstance(pbeta, R.PortfolioBeta) else None,
             "positions": {s: b.to_dict() for s, b in pos_betas.items()},
             "cap": self.beta_cap,
         }
