@@ -7,7 +7,6 @@ Example 15.6: S=42, K=40, r=10 %, sigma=20 %, T=0.5 -> call 4.76, put 0.81
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
