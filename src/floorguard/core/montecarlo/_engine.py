@@ -55,6 +55,8 @@ __all__ = [
 
 #: Bounds on repriced implied volatility (per 1.00).
 VOL_FLOOR, VOL_CAP = 0.01, 5.0
+#: Upper bound on the floats of one chunk of daily paths in ``run_scenario``.
+PATH_CHUNK_FLOATS = 4_000_000
 
 
 @runtime_checkable
@@ -244,6 +246,7 @@ def reprice_legs(
     dividend_yield: float = 0.0,
     vol_multiplier: float = 1.0,
     spot_vol_slope: float = 0.0,
+    grid: int | None = None,
 ) -> FloatArray:
     """Value of the hedge (sum of ``quantity × price``) at ``elapsed_years``.
 
@@ -266,6 +269,13 @@ def reprice_legs(
         Multiplies the surface vol.
     spot_vol_slope : float
         Added vol per unit index log return since today.
+    grid : int or None
+        If set (≥ 64) and there are more than ``4 · grid`` paths, price the
+        hedge exactly on ``grid`` evenly spaced index levels spanning the
+        paths and interpolate linearly. The hedge value depends on the path
+        only through the index level (the vol is a function of it), so this is
+        exact at the nodes and off by at most ``max|Γ|·h²/8`` per unit between
+        them (``h`` = grid spacing).
 
     Returns
     -------
@@ -273,6 +283,24 @@ def reprice_legs(
         Hedge value per path in currency units.
     """
     s = np.asarray(spot, dtype=np.float64).reshape(-1)
+    if grid is not None and s.size > 4 * grid and legs:
+        if grid < 64:
+            raise ValidationError.for_field("grid", "must be >= 64")
+        lo, hi = float(s.min()), float(s.max())
+        if hi > lo:
+            nodes = np.linspace(lo, hi, int(grid))
+            vals = reprice_legs(
+                legs,
+                nodes,
+                elapsed_years,
+                spot0=spot0,
+                surface=surface,
+                rate=rate,
+                dividend_yield=dividend_yield,
+                vol_multiplier=vol_multiplier,
+                spot_vol_slope=spot_vol_slope,
+            )
+            return np.interp(s, nodes, vals)
     total = np.zeros_like(s)
     log_move = None
     for leg in legs:
@@ -363,9 +391,9 @@ class ScenarioResult:
     hedge_premium : float
         Net premium paid today for the hedge (negative = credit received).
     unhedged, hedged : DistributionSummary
-        Final portfolio value at the horizon (hedged includes the hedge's
-        value, and is net of the premium via ``initial`` bookkeeping: the
-        premium is subtracted from the hedged final value).
+        Final value at the horizon (currency). ``hedged`` = holdings value +
+        hedge value at the horizon − net premium paid today, so both start
+        from the same capital (``initial_value``).
     expected_net_payoff : Estimate
         Mean of (hedge value at horizon − premium paid).
     var_unhedged, var_hedged, es_unhedged, es_hedged : Estimate
@@ -469,6 +497,7 @@ def run_scenario(
     chunk_size: int = 100_000,
     monitor_path: bool = False,
     keep_paths: bool = False,
+    repricing_grid: int | None = 4097,
 ) -> ScenarioResult:
     """Simulate a scenario and compare the hedged and unhedged portfolio.
 
@@ -500,12 +529,17 @@ def run_scenario(
     seed : int, Generator or None
         Same seed, same numbers.
     chunk_size : int
-        Paths simulated at once (bounds memory).
+        Paths simulated at once (bounds memory). In path mode a chunk is
+        further capped at ``PATH_CHUNK_FLOATS / (days · n_assets)`` paths.
     monitor_path : bool
         Simulate daily steps and count a floor breach if the value is below
         ``floor`` on any day (hedge repriced every day); otherwise terminal only.
     keep_paths : bool
         Keep per-path final values in the result (``final_unhedged``/``final_hedged``).
+    repricing_grid : int or None
+        Index-level nodes for hedge repricing (see :func:`reprice_legs`; at
+        most 1025 per daily step in path mode); None reprices every path
+        exactly with Black–Scholes–Merton.
 
     Returns
     -------
@@ -531,6 +565,7 @@ def run_scenario(
         "dividend_yield": dividend_yield,
         "vol_multiplier": scenario.vol_multiplier,
         "spot_vol_slope": scenario.spot_vol_slope,
+        "grid": repricing_grid,
     }
     fin_u = np.empty(n_paths)
     fin_h = np.empty(n_paths)
@@ -554,7 +589,9 @@ def run_scenario(
             breach_u = fin_u < floor
             breach_h = fin_h < floor
     else:
-        for x in iter_path_chunks(spec_model, days, n_paths, seed=seed, chunk_size=chunk_size):
+        # cache-friendly chunks: at most ~4M floats of path data at once
+        path_chunk = min(chunk_size, max(256, PATH_CHUNK_FLOATS // (days * model.n_assets)))
+        for x in iter_path_chunks(spec_model, days, n_paths, seed=seed, chunk_size=path_chunk):
             m = x.shape[0]
             np.exp(x, out=x)
             vals = x @ h  # (m, days)
@@ -563,10 +600,13 @@ def run_scenario(
                 breach_u[sl] = vals.min(axis=1) < floor
             hedged_min = np.full(m, np.inf)
             hedge_t = np.zeros(m)
+            step_kw = dict(reprice)
+            if repricing_grid is not None:
+                step_kw["grid"] = min(int(repricing_grid), 1025)  # path chunks are smaller
             for t in range(days):
                 if legs:
                     hedge_t = reprice_legs(
-                        legs, index_spot * x[:, t, index], (t + 1) / TRADING_DAYS, **reprice
+                        legs, index_spot * x[:, t, index], (t + 1) / TRADING_DAYS, **step_kw
                     )
                 np.minimum(hedged_min, vals[:, t] + hedge_t - premium, out=hedged_min)
             if floor is not None:
