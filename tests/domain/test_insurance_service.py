@@ -68,6 +68,9 @@ def test_protective_put_on_real_spx_chain(ctx: AppContext, portfolio_file: Path,
     # beta: exposure-weighted, regression for stocks (provenance), provided for the custom fund
     pos = d.metadata["beta"]["positions"]
     assert pos["AAPL"]["source"] == "single_factor" and pos["AAPL"]["observations"] > 500
+    # the multi-factor regression on the style ETFs was tried first; the provenance says why it fell back
+    assert d.metadata["beta"]["history"]["factors"] == ["market", "MTUM", "QUAL", "SIZE", "USMV", "VLUE"]
+    assert "multivariate" in pos["AAPL"]["note"]
     assert pos["CUSTOMFUND"]["source"] == "provided"
     assert d.beta == pytest.approx(sum(p["weight"] * p["beta"] for p in pos.values()), rel=1e-12)
     # expiry: the first listed on/after 2022-02-05 (New York) + 30 days is 2022-03-07, whose SPXW

@@ -295,7 +295,7 @@ def hedge_portfolio_beta(
         est = estimates.get(p.symbol)
         if est is None:
             raise ValidationError.for_field("beta", f"no beta estimate for {p.symbol}")
-        note = est.fallback_reason if est.beta_source != "single_factor" else None
+        note = est.fallback_reason
         sf = getattr(est, "single_factor", None)
         if est.beta_source in ("single_factor", "multivariate") and abs(est.beta) > max_abs_beta:
             se = getattr(sf, "std_error", float("nan")) if sf is not None else float("nan")

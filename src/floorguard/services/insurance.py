@@ -78,6 +78,9 @@ SYNTHETIC_SPECS: dict[str, str] = {"SPX": "SPXW"}
 #: Covering expiries tried in turn when the first cannot implement the strategy (illiquid).
 MAX_EXPIRY_TRIES = 3
 
+#: Style-factor ETFs of the multi-factor beta (bundled 2014-2022).
+FACTOR_ETFS: tuple[str, ...] = ("MTUM", "QUAL", "SIZE", "USMV", "VLUE")
+
 #: Trading days of history behind the regression betas.
 BETA_LOOKBACK_DAYS = 756
 
@@ -255,6 +258,8 @@ def _regression_betas(
         returns = closes.pct_change(fill_method=None).iloc[1:]
         info["window"] = [closes.index[0].date().isoformat(), closes.index[-1].date().isoformat()]
         info["provenance"] = closes.attrs.get("provenance", {})
+    factors = _factor_returns(ctx, returns, index) if returns is not None else None
+    info["factors"] = None if factors is None else [c for c in factors.columns]
     out: dict[str, Any] = {}
     empty = np.zeros(0)
     for p in positions:
@@ -263,10 +268,32 @@ def _regression_betas(
             out[p.symbol] = hybrid_beta(empty, None, provided_beta=ub)
         elif returns is not None and p.symbol in with_history:
             pair = returns[[p.symbol, index]].dropna()
-            out[p.symbol] = hybrid_beta(pair[p.symbol], pair[index] if len(pair) >= 3 else None)
+            out[p.symbol] = hybrid_beta(pair[p.symbol], pair[index] if len(pair) >= 3 else None,
+                                        factors if factors is not None and len(pair) >= 3 else None)
         else:
             out[p.symbol] = hybrid_beta(empty, None, default_beta=1.0)
     return out, info
+
+
+def _factor_returns(ctx: AppContext, returns: pd.DataFrame, index: str) -> pd.DataFrame | None:
+    """Style-factor ETF returns (plus the index as ``market``) over the beta window, when all are known.
+
+    The multi-factor regression is tried first (the seed's "robust multi-factor
+    beta"); the risk layer falls back to the single-factor beta, saying why,
+    when the factors are collinear with the market or missing.
+    """
+    market = ctx.market_data()
+    try:
+        for sym in FACTOR_ETFS:
+            market.source_of(sym)
+        closes = market.price_history(list(FACTOR_ETFS), returns.index[0] - pd.Timedelta(days=10),
+                                      returns.index[-1])
+    except (SymbolNotFoundError, DataError):
+        return None
+    fr = closes.pct_change(fill_method=None).reindex(returns.index)
+    if fr.isna().mean().max() > 0.05:
+        return None  # the factors do not cover the window
+    return pd.concat([returns[index].rename("market"), fr], axis=1).dropna()
 
 
 def _index_level(ctx: AppContext, index: str, request: QuoteRequest, as_of: dt.datetime) -> tuple[float, dict[str, Any], list[str]]:
