@@ -269,3 +269,16 @@ def test_synthetic_chain_round_trips_through_the_surface_fit() -> None:
         assert row["atm_vol"] == pytest.approx(float(model.vol(f, t, f)), abs=1e-3)
         assert row["skew"] == pytest.approx(-0.8 * math.sqrt((30 / 365) / t), rel=0.05)
         assert row["rmse"] < 0.2 and row["butterfly_ok"] and row["calendar_ok"]
+
+
+def test_replace_does_not_share_derived_caches() -> None:
+    import dataclasses
+
+    chain = _bsm_chain()
+    t_before = chain.quote_t_years()
+    earlier = dataclasses.replace(chain, as_of=AS_OF - pd.Timedelta(hours=2))  # Friday 14:00, in session
+    assert np.allclose(chain.quote_t_years(), t_before)
+    assert np.allclose(earlier.quote_t_years(), t_before + 2 / (365 * 24))
+    # a Saturday time stamp is valued at Friday's close
+    weekend = dataclasses.replace(chain, as_of=AS_OF + pd.Timedelta(days=1))
+    assert weekend.valuation_time == AS_OF and np.allclose(weekend.quote_t_years(), t_before)

@@ -258,13 +258,18 @@ class OptionChain:
         if quotes.empty:
             raise DataError(f"option chain for {self.underlying} has no quotes")
         object.__setattr__(self, "quotes", quotes)
+        # Derived values are cached per instance; dataclasses.replace() builds a
+        # new instance, which must not inherit the old one's cache.
+        object.__setattr__(self, "_cache", {})
 
     # ------------------------------------------------------------------ basics
 
     @property
     def label(self) -> str:
         """Short provenance label for displays (``"SYNTHETIC"`` when synthetic)."""
-        return f"SYNTHETIC ({self.source})" if self.synthetic else self.source
+        if not self.synthetic:
+            return self.source
+        return "SYNTHETIC" if self.source == "synthetic" else f"SYNTHETIC ({self.source})"
 
     @property
     def style(self) -> str:
