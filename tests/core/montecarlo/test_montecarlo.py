@@ -405,3 +405,15 @@ def test_end_to_end_on_bundled_data(innovations):
     assert res.p_floor_breach_hedged.value < res.p_floor_breach_unhedged.value
     assert "estimate" in res.label
     assert res.tail_hedged.es_cornish_fisher > 0
+
+
+def test_uniform_interp_matches_numpy():
+    from floorguard.core.montecarlo._engine import _interp_uniform
+
+    nodes = np.linspace(2.0, 7.0, 101)
+    vals = np.sin(nodes)
+    x = np.random.default_rng(0).uniform(2.0, 7.0, 1000)
+    x[:3] = [2.0, 7.0, 4.5]
+    np.testing.assert_allclose(
+        _interp_uniform(x.copy(), 2.0, 7.0, vals), np.interp(x, nodes, vals), rtol=1e-12, atol=1e-14
+    )

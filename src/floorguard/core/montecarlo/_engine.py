@@ -300,7 +300,7 @@ def reprice_legs(
                 vol_multiplier=vol_multiplier,
                 spot_vol_slope=spot_vol_slope,
             )
-            return np.interp(s, nodes, vals)
+            return _interp_uniform(s, lo, hi, vals)
     total = np.zeros_like(s)
     log_move = None
     for leg in legs:
@@ -324,6 +324,17 @@ def reprice_legs(
             leg.kind == "call", s, leg.strike, tau, rate, dividend_yield, vol
         )
     return total
+
+
+def _interp_uniform(x: FloatArray, lo: float, hi: float, values: FloatArray) -> FloatArray:
+    """Linear interpolation on evenly spaced nodes over [lo, hi] (no binary search)."""
+    n = values.size
+    pos = (x - lo) * ((n - 1) / (hi - lo))
+    np.clip(pos, 0.0, n - 1.0, out=pos)
+    idx = np.minimum(pos.astype(np.intp), n - 2)
+    pos -= idx
+    left = values[idx]
+    return left + pos * (values[idx + 1] - left)
 
 
 def _initial_premiums(

@@ -165,9 +165,10 @@ def tail_comparison(returns: ArrayLike, level: float = 0.95, n_batches: int = 20
     es_mc = mc_statistic(x, lambda s: expected_shortfall(s, level, "historical"), n_batches)
     var_mc = mc_statistic(x, lambda s: value_at_risk(s, level, "historical"), n_batches)
     dev = x - x.mean()
-    m2 = float(np.mean(dev * dev))
-    skew = float(np.mean(dev**3) / m2**1.5) if m2 > 0 else 0.0
-    exk = float(np.mean(dev**4) / (m2 * m2) - 3.0) if m2 > 0 else 0.0
+    d2 = dev * dev
+    m2 = float(d2.mean())
+    skew = float(np.mean(d2 * dev) / m2**1.5) if m2 > 0 else 0.0
+    exk = float(np.mean(d2 * d2) / (m2 * m2) - 3.0) if m2 > 0 else 0.0
     return TailComparison(
         level=float(level),
         es_monte_carlo=es_mc,
