@@ -105,6 +105,7 @@ def test_strategies_on_real_spy_chain(ctx: AppContext, portfolio_file: Path, spy
     d = quote_policy(ctx, portfolio_file, req)
     assert d.underlying_symbol == "SPY" and d.expiry is not None and d.expiry == dt.date(2025, 5, 30)
     assert any("American" in w for w in d.warnings)
+    assert any(w.startswith("stale prices: AAPL") and "2022-12-28" in w for w in d.warnings)
     net = sum(leg.sign * leg.premium for leg in d.legs)
     assert d.premium_net == pytest.approx(net)
     if strategy == "collar":

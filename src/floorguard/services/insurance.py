@@ -472,6 +472,17 @@ def quote_policy(
         vol_note = ""
         instrument_meta["index_level"] = {"level": index_level, **level_meta}
 
+    stale = sorted({p.price_as_of for p in valuation.positions
+                    if p.price_as_of and (as_of.date() - dt.date.fromisoformat(p.price_as_of)).days
+                    > settings.stale_price_days})
+    if stale:
+        names = [p.symbol for p in valuation.positions if p.price_as_of in stale]
+        warnings.append(
+            f"stale prices: {', '.join(names)} valued at closes as of "
+            f"{stale[0] if len(stale) == 1 else stale[0] + '..' + stale[-1]}, older than the quote time "
+            f"{as_of.date().isoformat()}"
+        )
+
     rate_default = settings.risk_free_rate
     # the term is counted in the exchange's local calendar days
     local_start = pd.Timestamp(as_of).tz_convert(spec.timezone)
