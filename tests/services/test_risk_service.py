@@ -262,3 +262,13 @@ def test_active_policy_hedge_is_applied_to_stresses(ctx: AppContext, svc: RiskMe
         expected = 200 * (max(k_put - level, 0) - max(k_put - spx, 0)) - 200 * (max(level - k_call, 0) - max(spx - k_call, 0))
         assert r["hedge_pnl"] == pytest.approx(expected, rel=1e-12, abs=1e-9)
     assert svc.report("hedged-six", hedge_payoff=None)["stress"]["hedged"] is False
+
+
+def test_latency_is_logged(svc: RiskMetricsService, pf_file: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="floorguard.services.risk"):
+        rep = svc.report(pf_file)
+    msgs = [r.getMessage() for r in caplog.records if r.name == "floorguard.services.risk"]
+    assert any("risk report six" in m and m.endswith(" ms") for m in msgs), msgs
+    assert rep["metadata"]["latency_ms"] > 0
