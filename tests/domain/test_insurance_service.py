@@ -181,8 +181,8 @@ def test_immediate_unwind_costs_the_spread(ctx: AppContext, portfolio_file: Path
     assert u.pnl == pytest.approx(-spread_cost, abs=1e-9)
     assert u.proceeds == pytest.approx(sum(leg.sign * (leg.bid if leg.side == "long" else leg.ask)
                                            * leg.contracts * leg.multiplier for leg in d.legs))
-    # marking at the quote with the vol implied from each leg's mid reproduces the mid premium
-    # (BSM round trip, 1e-6 relative)
+    # SPY is American: marking at the quote with the (American) vol implied from each leg's mid
+    # reproduces the mid premium (round trip through the pricing engine, 1e-6 relative)
     from floorguard.core.pricing import implied_vol
     from floorguard.domain.settlement import mark_to_market
 
@@ -192,11 +192,12 @@ def test_immediate_unwind_costs_the_spread(ctx: AppContext, portfolio_file: Path
     m0 = mark_draft(ctx, d, d.underlying_level, as_of=d.start_utc)
     for leg, row in zip(d.legs, m0.legs, strict=True):
         ivs[leg.strike] = implied_vol(leg.mid, leg.kind, d.underlying_level, leg.strike, row["t_years"],
-                                      a["rate"], a["index_dividend_yield"])
+                                      a["rate"], a["index_dividend_yield"], style="american")
     m = mark_to_market(d, d.start_utc, d.underlying_level, a["rate"], a["index_dividend_yield"],
                        vol=lambda k, _t: ivs[k])
     assert t == d.expiry
     assert m.hedge_value == pytest.approx(d.premium_net_mid, rel=1e-6)
+    assert m.model.startswith("American")
     # with the vendor IVs (CBOE's own rate/dividend/day-count conventions) each leg is within 10 % of its mid
     for leg, row in zip(d.legs, m0.legs, strict=True):
         assert row["unit_value"] == pytest.approx(leg.mid, rel=0.10)

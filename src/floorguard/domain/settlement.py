@@ -381,6 +381,10 @@ def mark_to_market(
 ) -> MarkToMarket:
     """Mark the hedge to market with the pricing engine over its remaining life.
 
+    European contracts (SPX, XSP) use Black-Scholes-Merton; American ones
+    (SPY, ``draft.contract_spec["style"] == "american"``) the pricing
+    engine's American pricer and its finite-difference greeks.
+
     Parameters
     ----------
     draft : PolicyDraft
@@ -397,7 +401,10 @@ def mark_to_market(
     portfolio_value : float, optional
         Current portfolio value, to report the distance to the floor.
     """
-    from floorguard.core.pricing import bsm_greeks, bsm_price
+    from floorguard.core.pricing import american_greeks, american_price, bsm_greeks, bsm_price
+
+    american = str(draft.contract_spec.get("style", "european")).lower() == "american"
+    price_fn, greeks_fn = (american_price, american_greeks) if american else (bsm_price, bsm_greeks)
 
     s = _check_value("underlying_level", underlying_level, positive=True)
     if as_of.tzinfo is None:
@@ -428,8 +435,8 @@ def mark_to_market(
                 sigma = float(vol)
             if not (math.isfinite(sigma) and sigma > 0.0):
                 raise ValidationError.for_field("vol", f"no usable volatility for the {leg.kind} {leg.strike:g}")
-            unit = float(bsm_price(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield))
-            gg = bsm_greeks(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield)
+            unit = float(price_fn(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield))
+            gg = greeks_fn(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield)
             g = {k: float(_greek(gg, k)) for k in greeks}
         for k in greeks:
             greeks[k] += scale * g[k]
@@ -454,6 +461,8 @@ def mark_to_market(
         floor_gap=None if pv is None else pv - draft.floor_value,
         greeks=greeks,
         legs=rows,
+        model=("American (pricing engine ALO), estimate" if american
+               else "black-scholes-merton (European), estimate"),
     )
 
 
