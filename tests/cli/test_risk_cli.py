@@ -84,6 +84,15 @@ def test_stored_portfolio_by_name_with_persistence(env: Path) -> None:
     assert rep["metadata"]["snapshot"]["persisted"]["stored"] is True
 
 
+def test_bare_risk_shows_usage(env: Path) -> None:
+    res = runner.invoke(build_app(), ["risk"])
+    assert res.exit_code == 0 and "betas" in res.stdout and "report" in res.stdout
+    try:
+        main(["risk"])
+    except SystemExit as ex:  # run_app exits only for non-zero codes
+        assert ex.code in (0, None)
+
+
 def test_bad_input_exits_2_with_one_line(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as ex:
         main(["risk", str(env), "--start", "2021-01-01", "--end", "2020-01-01", "--json"])

@@ -131,8 +131,15 @@ def register(app: typer.Typer) -> None:
     risk = typer.Typer(
         cls=_DefaultReportGroup,
         help="Risk report of a portfolio (floorguard risk PORTFOLIO) and beta diagnostics (risk betas).",
-        no_args_is_help=True,
+        invoke_without_command=True,
     )
+
+    @risk.callback()
+    def risk_group(ctx: typer.Context) -> None:
+        """Risk report of a portfolio (floorguard risk PORTFOLIO) and beta diagnostics (risk betas)."""
+        if ctx.invoked_subcommand is None:  # bare `floorguard risk`: show the usage, exit 0
+            console.print(ctx.get_help())
+            raise typer.Exit(0)
 
     @risk.command("report")
     def risk_report(
