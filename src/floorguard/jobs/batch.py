@@ -21,6 +21,7 @@ from floorguard.jobs.executor import Executor, get_executor
 from floorguard.services.context import AppContext
 
 __all__ = [
+    "close_worker_contexts",
     "monitor_every_policy",
     "monitor_one",
     "risk_one",
@@ -42,6 +43,14 @@ def worker_context(settings: Settings) -> AppContext:
             ctx = AppContext(settings)
             _contexts[key] = ctx
         return ctx
+
+
+def close_worker_contexts() -> None:
+    """Close every context built by :func:`worker_context` in this process."""
+    with _lock:
+        for ctx in _contexts.values():
+            ctx.close()
+        _contexts.clear()
 
 
 def risk_one(item: tuple[Settings, int]) -> dict[str, Any]:
