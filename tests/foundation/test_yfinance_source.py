@@ -113,3 +113,29 @@ def test_in_chain_after_bundled() -> None:
     assert h.attrs["provenance"]["AAPL"]["source"] == "bundled"
     assert h.attrs["provenance"]["NVDA"]["source"] == "yfinance"
     assert chain.last_price("NVDA").source == "yfinance"
+
+
+def test_cached_in_the_database(ctx: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the real market_data_cache table (SQLite and PostgreSQL), then shown by data status."""
+    from floorguard.persistence.cache import DbPriceCache
+
+    cache = DbPriceCache(ctx.session_factory)
+    src = _src(cache)
+    src.price_history("NVDA", "2025-01-02", "2025-01-06")
+    n = len(FakeTicker.calls)
+    again = _src(DbPriceCache(ctx.session_factory))  # a new process would see the same rows
+    h = again.price_history("NVDA", "2025-01-02", "2025-01-06")
+    assert len(FakeTicker.calls) == n and h["NVDA"].tolist() == [138.31, 144.47, 149.43]
+    assert again.symbols() == ["NVDA"]
+
+    from floorguard.cli import main
+
+    monkeypatch.setenv("FLOORGUARD_DATABASE_URL", ctx.database_url)
+    monkeypatch.setenv("FLOORGUARD_DATA_HOME", str(ctx.settings.data_home))
+    main(["data", "status", "--json"])  # returns normally on success
+    import json
+
+    cache_info = json.loads(capsys.readouterr().out)["cache"]
+    (series,) = cache_info["series"]
+    assert (series["symbol"], series["source"], series["n"], series["sector"]) == ("NVDA", "yfinance", 3, "Information Technology")
+    assert series["quality_flags"] == []

@@ -75,7 +75,7 @@ def _db_upgrade(revision: str, as_json: bool) -> None:
 
 # ------------------------------------------------------------------ data
 def _data_status(as_json: bool) -> dict[str, Any]:
-    from floorguard.marketdata import BundledSource, CsvSource
+    from floorguard.marketdata import BundledSource, CsvSource, check_quality
     from floorguard.persistence import repositories as repo
 
     out: dict[str, Any] = {"sources": [], "cache": {}}
@@ -133,7 +133,15 @@ def _data_status(as_json: bool) -> dict[str, Any]:
         try:
             with ctx.session() as session:
                 cached = repo.cached_universe(session)
-            out["cache"] = {"available": True, "series": [c.to_dict() for c in cached]}
+                series = []
+                for c in cached:
+                    closes = repo.load_prices(session, symbol=c.symbol, source=c.source)
+                    report = check_quality(closes.rename(c.symbol), stale_days=settings.stale_price_days)
+                    series.append(
+                        {**c.to_dict(), "quality_flags": report.flags(c.symbol),
+                         "quality_counts": report.counts(c.symbol)}
+                    )
+            out["cache"] = {"available": True, "series": series}
         except Exception as exc:  # noqa: BLE001 - the cache is optional for this report
             out["cache"] = {"available": False, "reason": " ".join(str(exc).split())}
     return out
@@ -176,7 +184,11 @@ def _render_status(data: dict[str, Any]) -> None:
     if cache.get("available"):
         console.print(f"database cache: {len(cache['series'])} cached series")
         for c in cache["series"]:
-            console.print(f"  {c['symbol']} ({c['source']}): {c['first']} .. {c['last']}, {c['n']} closes")
+            flags = ", ".join(c["quality_flags"]) or "ok"
+            console.print(
+                f"  {c['symbol']} ({c['source']}): {c['first']} .. {c['last']}, {c['n']} closes, "
+                f"quality {flags}, fetched {c['fetched_at']}"
+            )
     else:
         console.print(f"database cache unavailable: {cache.get('reason')}")
 

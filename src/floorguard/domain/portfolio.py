@@ -11,7 +11,7 @@ File format (CSV header or JSON keys, case-insensitive)::
 ``price`` (per unit, in the portfolio currency), ``asset_type`` (equity, etf,
 fund, private, cash, custom), ``beta`` and ``sector`` are optional. JSON is
 either a list of such objects or ``{"positions": [...]}`` (optionally with
-``"name"`` and ``"currency"``).
+``"currency"``).
 
 Parsing is all-or-nothing: every bad row is reported with its line, field and
 reason in one :class:`~floorguard.exceptions.PortfolioImportError`, and no
