@@ -70,6 +70,8 @@ def test_betas_compare(env: Path) -> None:
     assert {"single_factor", "multivariate", "path", "beta"} <= set(row)
     assert set(row["multivariate"]["vif"]) == {"market", "size", "value", "momentum", "quality", "low_volatility"}
     assert row["multivariate"]["condition_number"] >= 1.0
+    remedied = _json(["risk", "betas", str(env), "--remedy", "orthogonal", "--compare", "--json"])
+    assert [r["path"] for r in remedied["positions"]] == [r["path"] for r in data["positions"]]  # all fits ok here
     short = _json(["risk", "betas", str(env), "--json"])
     assert "multivariate" not in short["positions"][0] and short["positions"][0]["path"] == row["path"]
     res = runner.invoke(build_app(), ["risk", "betas", str(env), "--compare"])
@@ -105,3 +107,7 @@ def test_bad_input_exits_2_with_one_line(env: Path, capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit) as ex:
         main(["risk", str(env), "--hedge-floor", "5", "--json"])
     assert ex.value.code == 2
+    with pytest.raises(SystemExit) as ex:
+        main(["risk", "betas", str(env), "--remedy", "lasso", "--json"])
+    assert ex.value.code == 2
+    assert "remedy" in capsys.readouterr().err

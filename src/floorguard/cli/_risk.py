@@ -26,6 +26,19 @@ PortfolioArg = Annotated[str, typer.Argument(help="Portfolio file (CSV/JSON) or 
 StartOpt = Annotated[str | None, typer.Option("--start", help="First day of the return window (YYYY-MM-DD).")]
 EndOpt = Annotated[str | None, typer.Option("--end", help="Last day of the return window (YYYY-MM-DD).")]
 UserOpt = Annotated[str | None, typer.Option("--user", help="Owner of a stored portfolio (default: demo).")]
+RemedyOpt = Annotated[
+    str | None,
+    typer.Option("--remedy", help="When the 6-factor fit is multicollinear: 'ridge' or 'orthogonal' "
+                 "(factors orthogonalised against the market) instead of the single-factor fallback."),
+]
+
+
+def _check_remedy(remedy: str | None) -> str | None:
+    from floorguard.exceptions import ValidationError
+
+    if remedy is not None and remedy not in ("ridge", "orthogonal"):
+        raise ValidationError.for_field("remedy", f"must be ridge or orthogonal, got {remedy!r}")
+    return remedy
 
 
 class _DefaultReportGroup(TyperGroup):
@@ -155,6 +168,7 @@ def register(app: typer.Typer) -> None:
                          "Without it, a stored portfolio's active insurance policies are used, if any."),
         ] = None,
         persist: Annotated[bool, typer.Option("--persist", help="Store betas and a snapshot (stored portfolios).")] = False,
+        remedy: RemedyOpt = None,
         user: UserOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
@@ -165,7 +179,7 @@ def register(app: typer.Typer) -> None:
 
         ctx = make_context()
         try:
-            svc = RiskMetricsService(ctx, level=level)
+            svc = RiskMetricsService(ctx, level=level, remedy=_check_remedy(remedy))
             pf = _resolve(ctx, portfolio, user)
             hedge: Any = "active"
             if hedge_floor is not None:
@@ -187,6 +201,7 @@ def register(app: typer.Typer) -> None:
         start: StartOpt = None,
         end: EndOpt = None,
         compare: Annotated[bool, typer.Option("--compare", help="Show single-factor and multivariate fits side by side.")] = False,
+        remedy: RemedyOpt = None,
         user: UserOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
@@ -196,7 +211,9 @@ def register(app: typer.Typer) -> None:
 
         ctx = make_context()
         try:
-            data = RiskMetricsService(ctx).betas(_resolve(ctx, portfolio, user), start=start, end=end)
+            data = RiskMetricsService(ctx, remedy=_check_remedy(remedy)).betas(
+                _resolve(ctx, portfolio, user), start=start, end=end
+            )
         finally:
             ctx.close()
         if not compare:
