@@ -240,3 +240,13 @@ def test_tick_allowance_for_cheap_options() -> None:
     assert not check_liquidity(0.05, 0.10, None, None, lim).ok  # 67 % of the mid, no tick given
     assert check_liquidity(0.05, 0.10, None, None, lim, tick=0.05).ok  # one tick wide
     assert not check_liquidity(0.05, 0.30, None, None, lim, tick=0.05).ok  # five ticks wide
+
+
+def test_american_style_uses_the_american_greeks() -> None:
+    from floorguard.core.pricing import american_greeks
+
+    m = replace(MARKET, style="american")
+    res = build_strategy("protective_put", quotes(), m, PARAMS, LOOSE)
+    g = american_greeks("put", S0, 960.0, T, R, VOL, Q)
+    for k in ("delta", "gamma", "vega", "theta", "rho"):
+        assert res.analytics["greeks"][k] == pytest.approx(1000 * g[k], rel=1e-12)

@@ -74,6 +74,9 @@ class MarketInputs:
         Minimum premium increment (for the zero-cost collar tolerance).
     tick_fn : callable(price) -> float, optional
         Tick as a function of the premium (the contract's tick bands); overrides ``tick``.
+    style : {"european", "american"}
+        Exercise style: greeks (and implied vols where the quote has none) come
+        from Black-Scholes-Merton or from the pricing engine's American pricer.
     """
 
     underlying_symbol: str
@@ -85,6 +88,7 @@ class MarketInputs:
     multiplier: float
     tick: float = 0.05
     tick_fn: Callable[[float], float] | None = None
+    style: str = "european"
 
     def tick_at(self, price: float) -> float:
         """Premium tick at ``price``."""
@@ -233,7 +237,7 @@ def _leg_iv(row: dict[str, Any], m: MarketInputs, kind: str) -> float:
 
         try:
             v = float(implied_vol(0.5 * (bid + ask), kind, m.underlying_level, float(row["strike"]),
-                                  m.t_years, m.rate, m.dividend_yield))
+                                  m.t_years, m.rate, m.dividend_yield, style=m.style))
         except (PricingError, ValidationError, ValueError):
             return float("nan")
         return v if math.isfinite(v) and v > 0 else float("nan")
@@ -243,9 +247,10 @@ def _leg_iv(row: dict[str, Any], m: MarketInputs, kind: str) -> float:
 def _greeks(m: MarketInputs, strike: float, kind: str, iv: float) -> dict[str, float]:
     if not math.isfinite(iv):
         return {k: float("nan") for k in ("delta", "gamma", "vega", "theta", "rho")}
-    from floorguard.core.pricing import bsm_greeks
+    from floorguard.core.pricing import american_greeks, bsm_greeks
 
-    g = bsm_greeks(kind, m.underlying_level, strike, m.t_years, m.rate, iv, m.dividend_yield)
+    fn = american_greeks if m.style == "american" else bsm_greeks
+    g = fn(kind, m.underlying_level, strike, m.t_years, m.rate, iv, m.dividend_yield)
     out = {}
     for k in ("delta", "gamma", "vega", "theta", "rho"):
         v = g[k] if isinstance(g, dict) else getattr(g, k)

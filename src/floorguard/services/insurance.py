@@ -552,7 +552,7 @@ def quote_policy(
         market = MarketInputs(
             underlying_symbol=instrument, underlying_level=underlying_level, rate=rate, dividend_yield=div,
             expiry=expiry, t_years=t_years, multiplier=multiplier,
-            tick=tick_size(spec, 1.0), tick_fn=lambda p: tick_size(spec, p),
+            tick=tick_size(spec, 1.0), tick_fn=lambda p: tick_size(spec, p), style=spec.style,
         )
         params = StrategyParams(
             floor_pct=float(request.floor_pct), portfolio_value=v0, beta=beta, contracts=sizing.contracts,
@@ -578,7 +578,7 @@ def quote_policy(
         expiry_choice = select_expiry(live, expiry)
     warnings.extend(result.warnings)
     if spec.style == "american":
-        warnings.append(f"{instrument} options are American: greeks are Black-Scholes-Merton approximations")
+        warnings.append(f"{instrument} options are American: greeks from the American pricer (finite differences)")
     for leg in result.legs:
         if leg.strike_reason and "liquidity" in leg.strike_reason:
             warnings.append(f"{leg.kind} {leg.side}: {leg.strike_reason}")
@@ -601,7 +601,8 @@ def quote_policy(
         "floor_mapping": "CAPM, Hull 8th ed. section 17.4 (portfolio insurance for beta != 1)",
         "capm_mapping": result.floor_mapping.to_dict(),
         "volatility": vol_note,
-        "pricing_model": "Black-Scholes-Merton greeks; premiums at the ask (buy) and bid (sell), mid as estimate",
+        "pricing_model": (f"{'American (ALO, finite-difference)' if spec.style == 'american' else 'Black-Scholes-Merton'}"
+                          " greeks; premiums at the ask (buy) and bid (sell), mid as estimate"),
         "liquidity_limits": {"max_spread_pct": limits.max_spread_pct,
                              "min_open_interest": limits.min_open_interest,
                              "min_volume": limits.min_volume},
