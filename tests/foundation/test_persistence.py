@@ -296,3 +296,22 @@ def test_exposures_snapshots_policies(session_factory) -> None:  # type: ignore[
         with pytest.raises(NotFoundError):
             repo.get_policy(s, policy_id=pol.id, user_id=u.id + 1)
         assert [p.id for p in repo.list_policies(s, user_id=u.id, status="active")] == [pol.id]
+
+
+def test_alembic_ini_from_repo_root(tmp_path: Path) -> None:
+    """Developers' path: ``alembic -x url=... upgrade head`` at the repository root."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    url = f"sqlite:///{tmp_path / 'dev.db'}"
+    out = subprocess.run(
+        [sys.executable, "-m", "alembic", "-x", f"url={url}", "upgrade", "head"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
