@@ -13,11 +13,26 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from bench._harness import machine, median_time
+from bench._harness import machine
+
+
+def timed(fn, repeat: int = 3, warmup: int = 1) -> tuple[float, float]:
+    """Median wall and median CPU (process) time of ``fn()`` in seconds."""
+    import statistics
+    import time
+
+    for _ in range(warmup):
+        fn()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
 
 N_ASSETS = 20
 TERMINAL_PATHS = 1_000_000
@@ -140,110 +155,102 @@ def _main() -> None:
     spot = 4000.0
     legs = _collar(float(h.sum()), spot)
     floor = 0.9 * float(h.sum())
-    rows: list[tuple[str, str, float, str]] = []
+    common = dict(index=n - 1, index_spot=spot, surface=0.2, floor=floor, seed=1)
+    rows: list[tuple[str, str, tuple[float, float], tuple[float, float] | None, str]] = []
 
     # 1. terminal scenario
-    t_norm = median_time(lambda: _normals(TERMINAL_PATHS, n, CHUNK))
-    t_kernel = median_time(lambda: _terminal_kernel(model, h, legs, spot))
-    t_kernel_exact = median_time(lambda: _terminal_kernel(model, h, legs, spot, grid=None))
-    t_full = median_time(
-        lambda: run_scenario(
-            h,
-            model,
-            preset("severe"),
-            index=n - 1,
-            index_spot=spot,
-            legs=legs,
-            surface=0.2,
-            floor=floor,
-            n_paths=TERMINAL_PATHS,
-            seed=1,
-            chunk_size=CHUNK,
+    case = "terminal: 1e6 paths × 21 assets, collar"
+    base = timed(lambda: _normals(TERMINAL_PATHS, n, CHUNK))
+    rows.append((case, "numpy: draw the normals only (SFC64, same chunks)", base, base, ""))
+    rows.append(
+        (
+            case,
+            "floorguard: simulate + value holdings + reprice collar (4097-node spot grid)",
+            timed(lambda: _terminal_kernel(model, h, legs, spot)),
+            base,
+            "",
         )
     )
-    rows += [
+    rows.append(
         (
-            "terminal 1e6 × 21 assets",
-            "numpy: draw the normals only (SFC64, same chunks)",
-            t_norm,
-            "1.00×",
-        ),
-        (
-            "terminal 1e6 × 21 assets",
-            "floorguard: simulate + value holdings + reprice collar (4097-node spot grid)",
-            t_kernel,
-            f"{t_kernel / t_norm:.2f}×",
-        ),
-        (
-            "terminal 1e6 × 21 assets",
+            case,
             "floorguard: same, collar repriced exactly on every path (bsm_price)",
-            t_kernel_exact,
-            f"{t_kernel_exact / t_norm:.2f}×",
-        ),
+            timed(lambda: _terminal_kernel(model, h, legs, spot, grid=None)),
+            base,
+            "",
+        )
+    )
+    rows.append(
         (
-            "terminal 1e6 × 21 assets",
-            "floorguard run_scenario (+ P5/P50/P95, VaR, ES, CF-ES, breach, SEs)",
-            t_full,
-            f"{t_full / t_norm:.2f}×",
-        ),
-    ]
+            case,
+            "floorguard `run_scenario` (+ P5/P50/P95, VaR, ES, CF-ES, breach, all with SEs)",
+            timed(
+                lambda: run_scenario(
+                    h,
+                    model,
+                    preset("severe"),
+                    legs=legs,
+                    n_paths=TERMINAL_PATHS,
+                    chunk_size=CHUNK,
+                    **common,
+                )
+            ),
+            base,
+            "",
+        )
+    )
 
     # 2. paths with floor-breach monitoring
-    t_pnorm = median_time(lambda: _normals(PATH_PATHS * STEPS, n, 20_000))
-    t_loop = median_time(lambda: _plain_step_loop(model, h, floor))
-    t_paths = median_time(
-        lambda: run_scenario(
-            h,
-            model,
-            preset("severe"),
-            index=n - 1,
-            index_spot=spot,
-            legs=(),
-            surface=0.2,
-            floor=floor,
-            n_paths=PATH_PATHS,
-            seed=1,
-            chunk_size=10_000,
-            monitor_path=True,
+    case = "paths: 1e5 × 30 days × 21 assets, floor breach"
+    pbase = timed(lambda: _normals(PATH_PATHS * STEPS, n, 20_000))
+    rows.append((case, "numpy: draw the normals only", pbase, pbase, ""))
+    rows.append(
+        (
+            case,
+            "plain per-step numpy loop (unhedged breach only)",
+            timed(lambda: _plain_step_loop(model, h, floor)),
+            pbase,
+            "",
         )
     )
-    t_paths_h = median_time(
-        lambda: run_scenario(
-            h,
-            model,
-            preset("severe"),
-            index=n - 1,
-            index_spot=spot,
-            legs=legs,
-            surface=0.2,
-            floor=floor,
-            n_paths=PATH_PATHS,
-            seed=1,
-            chunk_size=10_000,
-            monitor_path=True,
+    rows.append(
+        (
+            case,
+            "floorguard `run_scenario`, unhedged + breach + stats with SEs",
+            timed(
+                lambda: run_scenario(
+                    h,
+                    model,
+                    preset("severe"),
+                    legs=(),
+                    n_paths=PATH_PATHS,
+                    monitor_path=True,
+                    **common,
+                )
+            ),
+            pbase,
+            "",
         )
     )
-    rows += [
-        ("paths 1e5 × 30 × 21 assets", "numpy: draw the normals only", t_pnorm, "1.00×"),
+    rows.append(
         (
-            "paths 1e5 × 30 × 21 assets",
-            "plain per-step numpy loop (unhedged breach)",
-            t_loop,
-            f"{t_loop / t_pnorm:.2f}×",
-        ),
-        (
-            "paths 1e5 × 30 × 21 assets",
-            "floorguard run_scenario, unhedged + breach, with SEs",
-            t_paths,
-            f"{t_paths / t_pnorm:.2f}×",
-        ),
-        (
-            "paths 1e5 × 30 × 21 assets",
-            "floorguard run_scenario, collar repriced every day",
-            t_paths_h,
-            f"{t_paths_h / t_pnorm:.2f}×",
-        ),
-    ]
+            case,
+            "floorguard `run_scenario`, collar repriced every day (hedged breach)",
+            timed(
+                lambda: run_scenario(
+                    h,
+                    model,
+                    preset("severe"),
+                    legs=legs,
+                    n_paths=PATH_PATHS,
+                    monitor_path=True,
+                    **common,
+                )
+            ),
+            pbase,
+            "",
+        )
+    )
 
     # 3. single-asset put vs QuantLib
     s, k, days, r, q, vol = 100.0, 95.0, 182, 0.03, 0.01, 0.25
@@ -251,33 +258,39 @@ def _main() -> None:
     exact = float(bsm_price("put", s, k, t, r, vol, q))
     npaths = 1_000_000
     ours = mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
-    t_ours = median_time(
+    t_ours = timed(
         lambda: mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
     )
     ql_price, ql_err = _quantlib_put(npaths, s, k, days, r, q, vol)
-    t_ql = median_time(lambda: _quantlib_put(npaths, s, k, days, r, q, vol))
-    rows += [
+    t_ql = timed(lambda: _quantlib_put(npaths, s, k, days, r, q, vol))
+    case = "1-asset European put, 1e6 antithetic paths"
+    rows.append(
         (
-            "1-asset put, 1e6 antithetic paths",
+            case,
             f"QuantLib MCEuropeanEngine: {ql_price:.4f} ± {ql_err:.4f} (BSM {exact:.4f})",
             t_ql,
-            f"{npaths / t_ql / 1e6:.1f} M paths/s",
-        ),
+            None,
+            f"{npaths / t_ql[0] / 1e6:.1f} M paths/s",
+        )
+    )
+    rows.append(
         (
-            "1-asset put, 1e6 antithetic paths",
-            f"floorguard mc_european_price: {ours.value:.4f} ± {ours.se:.4f}",
+            case,
+            f"floorguard `mc_european_price`: {ours.value:.4f} ± {ours.se:.4f}",
             t_ours,
-            f"{npaths / t_ours / 1e6:.1f} M paths/s; {t_ql / t_ours:.1f}× QuantLib",
-        ),
-    ]
+            t_ql,
+            f"{npaths / t_ours[0] / 1e6:.1f} M paths/s",
+        )
+    )
 
     print(f"Machine: {machine()}")
     print()
-    print("| case | implementation | seconds | ratio |")
-    print("|---|---|---:|---|")
-    for case, impl, sec, ratio in rows:
-        print(f"| {case} | {impl} | {sec:.3f} | {ratio} |")
-    assert math.isfinite(t_full)
+    print("| case | implementation | wall s | CPU s | ratio wall | ratio CPU | note |")
+    print("|---|---|---:|---:|---:|---:|---|")
+    for case, impl, (w, c), ref, note in rows:
+        rw = f"{w / ref[0]:.2f}×" if ref else ""
+        rc = f"{c / ref[1]:.2f}×" if ref else ""
+        print(f"| {case} | {impl} | {w:.3f} | {c:.3f} | {rw} | {rc} | {note} |")
 
 
 if __name__ == "__main__":
