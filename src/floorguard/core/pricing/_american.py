@@ -17,9 +17,10 @@ operations on an (options, nodes, points) array.
 
 Calls use the McDonald–Schroder symmetry ``C(S, K, r, q) = P(K, S, q, r)``.
 Special cases are exact: ``t = 0`` (intrinsic), ``vol = 0`` (best
-deterministic exercise time), no early exercise (``r <= 0 <= ...``, see
-``_regime``: European value). The double-boundary case ``q < r < 0`` of a put
-(``r < q < 0`` of a call) is priced with a Leisen–Reimer tree.
+deterministic exercise time), no early exercise (see ``_regime``: European
+value). The double-boundary case ``q < r < 0`` of a put (``r < q < 0`` of a
+call) is priced with Leisen–Reimer trees of ``steps`` and ``2 steps - 1``
+steps, Richardson-extrapolated.
 """
 
 from __future__ import annotations
@@ -295,21 +296,27 @@ def _american_flat(
         res[flat] = _zero_vol_put(ps[flat], pk[flat], t[flat], pr[flat], pq[flat])
     live = ~expired & ~flat
     x_ratio, code = _regime(pr, pq)
+    # European value of the option as given (not through the call/put symmetry), so that
+    # "American >= European" and "no early exercise => European" hold to the last bit
+    euro_all = _bsm_price_arrays(theta, s, k, t, r, v, q)
     euro = live & (code == 1)
-    if np.any(euro):
-        res[euro] = _bsm_price_arrays(
-            np.full(int(euro.sum()), -1.0), ps[euro], pk[euro], t[euro], pr[euro], v[euro], pq[euro]
-        )
+    res[euro] = euro_all[euro]
     tree = live & ((code == 2) | (method == "binomial"))
     if np.any(tree):
         idx = np.flatnonzero(tree)
-        # chunk to bound memory: (chunk, steps) arrays
-        chunk = max(1, 2_000_000 // (steps + 1))
+        # double boundary (ALO does not apply): Richardson extrapolation of LR trees with
+        # N and 2N - 1 steps (the error there is ~c/N); method="binomial": one tree, N steps
+        extrapolate = method != "binomial"
+        chunk = max(1, 2_000_000 // (2 * steps))  # bound memory of the (chunk, steps) arrays
         for start in range(0, idx.size, chunk):
             sel = idx[start : start + chunk]
-            res[sel] = lr_tree(
-                np.full(sel.size, -1.0), ps[sel], pk[sel], t[sel], pr[sel], v[sel], pq[sel], steps=steps
-            )
+            args = (np.full(sel.size, -1.0), ps[sel], pk[sel], t[sel], pr[sel], v[sel], pq[sel])
+            coarse = lr_tree(*args, steps=steps)
+            if extrapolate:
+                fine = lr_tree(*args, steps=2 * steps - 1)
+                res[sel] = 2.0 * fine - coarse
+            else:
+                res[sel] = coarse
     alo = live & (code == 0) & (method != "binomial")
     if np.any(alo):
         idx = np.flatnonzero(alo)
@@ -320,8 +327,7 @@ def _american_flat(
             sel = idx[start : start + chunk]
             res[sel] = _alo_put(ps[sel], pk[sel], t[sel], pr[sel], pq[sel], v[sel], x_ratio[sel], sch)
     # never below the European value nor the intrinsic value
-    intrinsic = np.maximum(pk - ps, 0.0)
-    euro_all = _bsm_price_arrays(np.full(s.shape, -1.0), ps, pk, t, pr, v, pq)
+    intrinsic = np.maximum(theta * (s - k), 0.0)
     return np.maximum(res, np.maximum(euro_all, intrinsic))
 
 

@@ -259,13 +259,15 @@ def _european_iv(
             & np.isfinite(q)
             & (s > 0.0)
             & (k > 0.0)
-            & (t > 0.0)
+            & (t >= 0.0)
             & (price >= 0.0)
         )
     w: Any = slice(None)
-    if not np.all(valid):
+    zero_t = t == 0.0
+    if not np.all(valid) or np.any(zero_t):
         code[~valid] = _INVALID
-        code[valid & (t == 0.0) & (price >= 0.0)] = _ZERO_T
+        code[valid & zero_t] = _ZERO_T
+        valid &= ~zero_t
         w = np.flatnonzero(valid)
         if w.size == 0:
             return np.full(n, np.nan), code
