@@ -137,3 +137,17 @@ def test_synthetic_quote_says_so(env: Path) -> None:
     assert any(w.startswith("SYNTHETIC") for w in d["warnings"])
     assert d["assumptions"]["rate"] == 0.04 and d["assumptions"]["index_dividend_yield"] == 0.013
     assert [leg["side"] for leg in d["legs"]] == ["long", "short"]
+
+
+@pytest.mark.shared_data
+def test_quote_a_stored_portfolio_by_name(env: Path, capsys: pytest.CaptureFixture[str],
+                                          spy_chain_file_may: Path) -> None:
+    assert run_main(capsys, "db", "upgrade")[0] == 0
+    assert run_main(capsys, "portfolio", "import", str(env), "--name", "core")[0] == 0
+    code, out, err = run_main(capsys, "quote", "core", "--term-days", "20", "--chain", str(spy_chain_file_may),
+                              "--json")
+    assert code == 0, err
+    d = json.loads(out)["draft"]
+    assert d["metadata"]["portfolio"] == "core" and d["put_leg"]["contracts"] >= 1
+    code, _, err = run_main(capsys, "quote", "no-such-portfolio", "--chain", str(spy_chain_file_may), "--json")
+    assert code == 2 and "not found" in err
