@@ -353,16 +353,28 @@ class OptionChain:
             default: the PM-settled root present, else the first.
         """
         d = _as_timestamp(expiry, "expiry").normalize()
-        rows = self.quotes["expiry"] == d
-        if not rows.any():
+        table = self._t_table()
+        if d not in table:
             raise ValidationError.for_field("expiry", f"{d.date()} is not an expiry of this chain")
-        t = pd.Series(self.quote_t_years(), index=self.quotes.index)[rows]
-        roots = self.quotes.loc[rows, "root"]
+        by_root = table[d]
         if root is not None:
-            if not (roots == root).any():
+            if root not in by_root:
                 raise ValidationError.for_field("root", f"{root!r} has no quotes expiring {d.date()}")
-            return float(t[roots == root].iloc[0])
-        return float(t.max())
+            return by_root[root]
+        return max(by_root.values())
+
+    def _t_table(self) -> dict[pd.Timestamp, dict[str, float]]:
+        """``{expiry: {root: t_years}}``, computed once per chain."""
+        if "t_table" not in self._cache:
+            frame = pd.DataFrame(
+                {"expiry": self.quotes["expiry"], "root": self.quotes["root"], "t": self.quote_t_years()}
+            )
+            grouped = frame.groupby(["expiry", "root"], sort=False)["t"].max()
+            table: dict[pd.Timestamp, dict[str, float]] = {}
+            for (e, r), t in grouped.items():
+                table.setdefault(pd.Timestamp(e), {})[str(r)] = float(t)
+            self._cache["t_table"] = table
+        return self._cache["t_table"]
 
     def slice(
         self,
@@ -513,18 +525,27 @@ def _pair_table(chain: OptionChain) -> pd.DataFrame:
 
 def _pairs(chain: OptionChain, expiry: pd.Timestamp, root: str | None) -> tuple[pd.DataFrame, str]:
     """Call/put mid pairs of one expiry and root (default: the root with most pairs)."""
-    in_exp = chain.quotes["expiry"] == expiry
-    if not in_exp.any():
+    memo = chain._cache.setdefault("pairs_by", {})
+    requested = root
+    if (expiry, requested) in memo:
+        return memo[(expiry, requested)]
+    t_table = chain._t_table()
+    if expiry not in t_table:
         raise ValidationError.for_field("expiry", f"{expiry.date()} is not an expiry of this chain")
-    table = _pair_table(chain)
-    both = table[table["expiry"] == expiry]
+    groups = chain._cache.get("pair_groups")
+    if groups is None:
+        groups = {pd.Timestamp(e): g for e, g in _pair_table(chain).groupby("expiry", sort=False)}
+        chain._cache["pair_groups"] = groups
+    both = groups.get(expiry, _pair_table(chain).iloc[0:0])
     if root is None:
         counts = both["root"].value_counts()
         if counts.empty:
-            root = str(chain.quotes.loc[in_exp, "root"].value_counts().index[0])
+            root = sorted(t_table[expiry])[0]
         else:
             root = str(counts.index[0])
-    return both[both["root"] == root].drop(columns="expiry").reset_index(drop=True), root
+    out = (both[both["root"] == root].drop(columns="expiry").reset_index(drop=True), root)
+    memo[(expiry, requested)] = memo[(expiry, root)] = out
+    return out
 
 
 def _huber_line(x: FloatArray, y: FloatArray, w: FloatArray | None = None) -> tuple[float, float, FloatArray]:
@@ -797,9 +818,8 @@ def chain_to_surface_inputs(
     dropped = {"no_iv": 0, "iliquid": 0, "too_short": 0}
     curve = forward_curve(chain, rate, fallback_rate=fallback_rate, fallback_dividend=fallback_dividend)
     picked: list[pd.DataFrame] = []
-    for exp in sorted(base["expiry"].unique()):
+    for exp, sub_all in base.groupby("expiry", sort=True):
         exp_ts = pd.Timestamp(exp)
-        sub_all = base[base["expiry"] == exp_ts]
         if float(sub_all["t"].max()) < min_t_years or exp_ts.date() not in curve:
             dropped["too_short"] += len(sub_all)
             continue
