@@ -139,3 +139,15 @@ def test_cached_in_the_database(ctx: Any, capsys: pytest.CaptureFixture[str], mo
     (series,) = cache_info["series"]
     assert (series["symbol"], series["source"], series["n"], series["sector"]) == ("NVDA", "yfinance", 3, "Information Technology")
     assert series["quality_flags"] == []
+
+
+def test_default_window_and_coverage() -> None:
+    cache = MemoryCache()
+    src = _src(cache)
+    src.last_price("NVDA")  # fetches a 14-day window only
+    assert FakeTicker.calls[-1][1]["start"] == "2024-12-23"
+    n = len(FakeTicker.calls)
+    # no start: ten years are wanted, the 14-day cache does not cover them -> a new request
+    src.price_history("NVDA")
+    assert len(FakeTicker.calls) == n + 1
+    assert FakeTicker.calls[-1][1]["start"] == "2015-01-06"  # 3653 days = ten years with three leap days

@@ -77,6 +77,8 @@ class YFinanceSource:
     refresh_after_days : int
         Cached closes whose last date is at least this many days old are
         refreshed from Yahoo.
+    default_history_days : int
+        Window fetched when no ``start`` is given (default ten years).
     today : callable, optional
         Clock returning today's date (tests pin it).
     """
@@ -90,11 +92,13 @@ class YFinanceSource:
         *,
         ticker_factory: Callable[[str], Any] | None = None,
         refresh_after_days: int = 1,
+        default_history_days: int = 3653,
         today: Callable[[], dt.date] | None = None,
     ) -> None:
         self.cache = cache
         self._factory = ticker_factory
         self.refresh_after_days = refresh_after_days
+        self.default_history_days = default_history_days
         self._today = today or (lambda: dt.datetime.now(dt.UTC).date())
         self._instruments: dict[str, Instrument] = {}
 
@@ -112,14 +116,14 @@ class YFinanceSource:
         return sorted(known)
 
     def _fetch(self, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.Series:
-        kwargs: dict[str, Any] = {"auto_adjust": True}
-        if start is None and end is None:
-            kwargs["period"] = "max"
-        else:
-            if start is not None:
-                kwargs["start"] = start.date().isoformat()
-            # Yahoo's end is exclusive
-            kwargs["end"] = ((end or pd.Timestamp(self._today())) + pd.Timedelta(days=1)).date().isoformat()
+        start = start if start is not None else self._default_start()
+        last = end if end is not None else pd.Timestamp(self._today())
+        # Yahoo's end is exclusive
+        kwargs: dict[str, Any] = {
+            "auto_adjust": True,
+            "start": start.date().isoformat(),
+            "end": (last + pd.Timedelta(days=1)).date().isoformat(),
+        }
         try:
             hist = self._ticker(symbol).history(**kwargs)
         except Exception as exc:  # noqa: BLE001 - any transport failure becomes a DataError
@@ -136,8 +140,19 @@ class YFinanceSource:
             raise DataError(f"yfinance returned no valid closes for {symbol}")
         return close
 
-    def _closes(self, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Series, bool]:
-        """Closes covering the window, from the cache when it is fresh enough."""
+    def _default_start(self) -> pd.Timestamp:
+        return pd.Timestamp(self._today()) - pd.Timedelta(days=self.default_history_days)
+
+    def _closes(
+        self, symbol: str, start: pd.Timestamp | None, end: pd.Timestamp | None
+    ) -> tuple[pd.Series, bool]:
+        """Closes covering the window, from the cache when it is fresh enough.
+
+        The cache covers the window when its last close is less than
+        ``refresh_after_days`` before the window's end (or after it) and its
+        first close is at most 4 calendar days after the window's start (a
+        weekend plus a holiday).
+        """
         cached = self.cache.load(symbol, source=self.name) if self.cache is not None else None
         if cached is not None and not cached.dropna().empty:
             last = cached.index[-1]
@@ -145,7 +160,8 @@ class YFinanceSource:
             fresh_end = (target_end - last).days < self.refresh_after_days or (
                 end is not None and last >= end
             )
-            covers_start = start is None or cached.index[0] <= start
+            want_start = start if start is not None else self._default_start()
+            covers_start = cached.index[0] <= want_start + pd.Timedelta(days=4)
             if fresh_end and covers_start:
                 return cached.rename(symbol), True
         try:
