@@ -97,6 +97,22 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def _click_families() -> list[Any]:
+    """Exception modules of click and of Typer's vendored copy (Typer >= 0.20)."""
+    families: list[Any] = [click.exceptions]
+    try:
+        from typer._click import exceptions as vendored  # type: ignore[import-not-found]
+
+        families.append(vendored)
+    except ImportError:  # pragma: no cover - older Typer uses click itself
+        pass
+    return families
+
+
+def _classes(attr: str) -> tuple[type[BaseException], ...]:
+    return tuple(getattr(m, attr) for m in _click_families() if hasattr(m, attr))
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split())
@@ -119,12 +135,15 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> None:
             raise
         err_console.print(f"error: {_one_line(exc)}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        err_console.print(f"error: {_one_line(exc.format_message())}", highlight=False, soft_wrap=True)
+    except _classes("Exit") as exc:
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except _classes("NoArgsIsHelpError"):
+        sys.exit(0)  # the help text has been printed: asking for it is not an error
+    except _classes("ClickException") as exc:
+        message = exc.format_message()  # type: ignore[attr-defined]
+        err_console.print(f"error: {_one_line(message)}", highlight=False, soft_wrap=True)
         sys.exit(2)
-    except click.exceptions.Abort:
+    except _classes("Abort"):
         err_console.print("aborted", highlight=False)
         sys.exit(130)
     except (KeyboardInterrupt, BrokenPipeError):  # pragma: no cover
