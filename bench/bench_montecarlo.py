@@ -76,7 +76,10 @@ def _terminal_kernel(model, h, legs, spot, grid: int | None = 4097) -> None:
     from floorguard.core.montecarlo import FlatVol, iter_terminal_chunks, reprice_legs
 
     surf = FlatVol(0.2)
-    for x in iter_terminal_chunks(model, 21, TERMINAL_PATHS, seed=1, chunk_size=CHUNK):
+    chunks = iter_terminal_chunks(
+        model, 21, TERMINAL_PATHS, seed=1, chunk_size=CHUNK, reuse_buffers=True
+    )
+    for x in chunks:
         np.exp(x, out=x)
         vals = x @ h
         vals += reprice_legs(

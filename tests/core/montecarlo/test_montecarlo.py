@@ -417,3 +417,15 @@ def test_uniform_interp_matches_numpy():
     np.testing.assert_allclose(
         _interp_uniform(x.copy(), 2.0, 7.0, vals), np.interp(x, nodes, vals), rtol=1e-12, atol=1e-14
     )
+
+
+def test_reused_buffers_give_identical_numbers():
+    model = ReturnModel(mean=np.full(3, 1e-4), cov=_cov(3, 1), shift=np.array([-0.1, 0.0, 0.05]))
+    fresh = [x.copy() for x in iter_terminal_chunks(model, 5, 1_000, seed=2, chunk_size=300)]
+    reused = [
+        x.copy()
+        for x in iter_terminal_chunks(model, 5, 1_000, seed=2, chunk_size=300, reuse_buffers=True)
+    ]
+    assert [a.shape for a in fresh] == [b.shape for b in reused] == [(300, 3)] * 3 + [(100, 3)]
+    for a, b in zip(fresh, reused, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -584,17 +584,23 @@ def run_scenario(
     breach_h = np.zeros(n_paths, dtype=bool)
     pos = 0
     if not monitor_path:
-        for x in iter_terminal_chunks(spec_model, days, n_paths, seed=seed, chunk_size=chunk_size):
+        chunks = iter_terminal_chunks(
+            spec_model, days, n_paths, seed=seed, chunk_size=chunk_size, reuse_buffers=True
+        )
+        for x in chunks:
             m = x.shape[0]
             np.exp(x, out=x)
-            vals = x @ h
-            hedge = (
-                reprice_legs(legs, index_spot * x[:, index], horizon_years, **reprice)
-                if legs
-                else 0.0
-            )
-            fin_u[pos : pos + m] = vals
-            fin_h[pos : pos + m] = vals + hedge - premium
+            vals = np.matmul(x, h, out=fin_u[pos : pos + m])
+            out_h = fin_h[pos : pos + m]
+            if legs:
+                np.add(
+                    vals,
+                    reprice_legs(legs, index_spot * x[:, index], horizon_years, **reprice),
+                    out=out_h,
+                )
+                out_h -= premium
+            else:
+                np.subtract(vals, premium, out=out_h)
             pos += m
         if floor is not None:
             breach_u = fin_u < floor

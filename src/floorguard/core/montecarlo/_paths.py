@@ -363,6 +363,7 @@ def iter_terminal_chunks(
     *,
     seed: Seed = None,
     chunk_size: int = 100_000,
+    reuse_buffers: bool = False,
 ) -> Iterator[FloatArray]:
     """Yield chunks of terminal log returns over ``horizon_days``.
 
@@ -379,6 +380,11 @@ def iter_terminal_chunks(
     chunk_size : int
         Paths per chunk (bounds memory at about ``chunk_size · n_assets · 8``
         bytes for normal innovations, ``· horizon_days`` for the others).
+    reuse_buffers : bool
+        Normal innovations only: draw into and yield the *same* two buffers
+        each time (no fresh pages per chunk). The yielded array is then
+        overwritten by the next chunk, so consume it before advancing. The
+        numbers are identical either way.
 
     Yields
     ------
@@ -403,8 +409,15 @@ def iter_terminal_chunks(
         drift = drift + model.jumps.compensator_per_day(n) * horizon_days
         load = model.jumps.loading_vector(n)
     scale_t = model.chol.T * (np.sqrt(horizon_days) * model.vol_multiplier)
+    reuse = reuse_buffers and model.innovations == "normal"
+    zbuf = np.empty((min(chunk_size, n_paths), n)) if reuse else None
+    obuf = np.empty_like(zbuf) if zbuf is not None else None
     for m in _chunk_sizes(n_paths, chunk_size):
-        if model.innovations == "normal":
+        if zbuf is not None and obuf is not None:
+            z = zbuf[:m]
+            rng_z.standard_normal(out=z)
+            out = np.matmul(z, scale_t, out=obuf[:m])
+        elif model.innovations == "normal":
             out = rng_z.standard_normal((m, n)) @ scale_t
         else:
             daily = _daily_innovations(model, m, horizon_days, rng_z, rng_idx)
