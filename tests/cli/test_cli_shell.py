@@ -30,7 +30,7 @@ def test_no_arguments_prints_help_and_exits_zero() -> None:
         (("nosuch",), "No such command"),
         (("price", "--kind", "put"), "Missing option"),
         (("price", "--kind", "put", "--spot", "abc", "--strike", "1", "--expiry-years", "1",
-          "--rate", "0", "--vol", "0.2"), "--spot"),
+          "--rate", "0", "--vol", "0.2"), "spot"),
     ],
 )
 def test_usage_errors_are_one_line_exit_2(args: tuple[str, ...], needle: str) -> None:
