@@ -51,7 +51,7 @@ __all__ = [
 
 _G_TOL = -1e-9
 _CAL_TOL = 1e-10
-_ROUNDS = 6
+_ROUNDS = 12
 
 
 def _min_g(
