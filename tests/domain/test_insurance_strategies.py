@@ -250,3 +250,28 @@ def test_american_style_uses_the_american_greeks() -> None:
     g = american_greeks("put", S0, 960.0, T, R, VOL, Q)
     for k in ("delta", "gamma", "vega", "theta", "rho"):
         assert res.analytics["greeks"][k] == pytest.approx(1000 * g[k], rel=1e-12)
+
+
+@given(floor=st.floats(0.75, 0.97), beta=st.floats(0.3, 2.5), value=st.floats(2e5, 5e7),
+       rate=st.floats(0.0, 0.08), qp=st.floats(0.0, 0.04), t=st.floats(0.03, 1.0))
+@settings(max_examples=40, deadline=None)
+def test_protective_put_guarantees_the_floor_before_premium(floor, beta, value, rate, qp, t) -> None:  # type: ignore[no-untyped-def]
+    """Under the CAPM mapping, a put struck at or above the floor level on at least
+    beta * V / (S * m) contracts keeps V(L) + payoff(L) >= floor for every final level L."""
+    from floorguard.domain.hedging import size_contracts
+    from floorguard.domain.strategies import hedged_value_curve
+
+    strikes = np.arange(200.0, 1500.0, 5.0)
+    rows = [{"strike": k, "kind": "put", "bid": 1.0, "ask": 1.1, "iv": 0.2, "open_interest": 100, "volume": 1}
+            for k in strikes]
+    m = MarketInputs("SPX", S0, rate, 0.015, EXP, t, 100.0, 0.05)
+    n = size_contracts(beta * value, S0, 100.0, "up").contracts
+    p = StrategyParams(floor_pct=floor, portfolio_value=value, beta=beta, contracts=n, rate=rate,
+                       portfolio_dividend_yield=qp, index_dividend_yield=0.015, t_years=t, compounding="continuous")
+    try:
+        res = build_strategy("protective_put", pd.DataFrame(rows), m, p, LOOSE)
+    except (QuoteRefusedError, ValidationError):
+        return  # floor level outside the listed strikes: refused, not silently wrong
+    levels = np.concatenate([np.linspace(0.0, 3 * S0, 3001), [res.put_leg.strike]])
+    _, hedged = hedged_value_curve(res.legs, levels, p, m, premium_net=0.0)
+    assert hedged.min() >= floor * value * (1 - 1e-9)
