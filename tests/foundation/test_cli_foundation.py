@@ -75,6 +75,15 @@ def test_data_status_human(env: str, capsys: pytest.CaptureFixture[str]) -> None
     assert code == 0 and "market data: bundled" in out and "VIX" in out
 
 
+def test_data_status_unmigrated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("FLOORGUARD_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("FLOORGUARD_DATABASE_URL", raising=False)
+    code, out, _ = run(["data", "status", "--json"], capsys)
+    assert code == 0
+    cache = json.loads(out)["cache"]
+    assert cache["available"] is False and "floorguard db upgrade" in cache["reason"]
+
+
 def test_data_prices_and_out_of_range(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["data", "prices", "SPX", "--start", "2022-12-27", "--json"], capsys)
     assert code == 0
@@ -140,7 +149,7 @@ def test_show_unknown_portfolio(env: str, capsys: pytest.CaptureFixture[str]) ->
 def test_unreachable_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("FLOORGUARD_DATA_HOME", str(tmp_path))
     monkeypatch.setenv("FLOORGUARD_DATABASE_URL", "postgresql://nobody:pw@127.0.0.1:1/none")
-    for argv in (["db", "upgrade"], ["portfolio", "list"], ["demo", "load"], ["serve"]):
+    for argv in (["db", "upgrade"], ["portfolio", "list"], ["demo", "load"], ["serve"], ["data", "status"]):
         code, _, err = run(argv, capsys)
         _bad(code, err, "cannot reach database")
         assert "pw" not in err

@@ -75,8 +75,10 @@ def _db_upgrade(revision: str, as_json: bool) -> None:
 
 # ------------------------------------------------------------------ data
 def _data_status(as_json: bool) -> dict[str, Any]:
+    from floorguard.exceptions import ConfigurationError
     from floorguard.marketdata import BundledSource, CsvSource, check_quality
     from floorguard.persistence import repositories as repo
+    from floorguard.persistence.db import check_connection
 
     out: dict[str, Any] = {"sources": [], "cache": {}}
     with _context() as ctx:
@@ -130,6 +132,8 @@ def _data_status(as_json: bool) -> dict[str, Any]:
                     )
                 entry["quality"] = report.to_dict()
             out["sources"].append(entry)
+        # an unreachable database is an error (exit 2); an unmigrated one is reported
+        check_connection(ctx.engine)
         try:
             with ctx.session() as session:
                 cached = repo.cached_universe(session)
@@ -142,7 +146,7 @@ def _data_status(as_json: bool) -> dict[str, Any]:
                          "quality_counts": report.counts(c.symbol)}
                     )
             out["cache"] = {"available": True, "series": series}
-        except Exception as exc:  # noqa: BLE001 - the cache is optional for this report
+        except ConfigurationError as exc:
             out["cache"] = {"available": False, "reason": " ".join(str(exc).split())}
     return out
 
