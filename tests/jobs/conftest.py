@@ -11,8 +11,9 @@ from tests.api.conftest import (  # noqa: F401 - fixtures re-exported for this f
     clock,
     make_user,
     paper,
+    quoted,
+    store_draft,
     svc_ctx,
     svc_db,
     svc_settings,
 )
-from tests.services.conftest import quoted, store_draft  # noqa: F401

@@ -16,7 +16,7 @@ from floorguard.jobs import DaskExecutor, LocalExecutor, get_executor
 from floorguard.jobs.batch import close_worker_contexts, monitor_every_policy, risk_report_every_portfolio
 from floorguard.persistence.orm import InsurancePolicyNav, PortfolioSnapshot
 from floorguard.services import policies
-from tests.services.conftest import principal
+from tests.api.conftest import principal
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.services.conftest import assert_consistent
+from tests.api.conftest import assert_consistent
 
 
 def _hammer(client: Any, user: Any, draft_id: str, keys: list[str]) -> list[Any]:

@@ -17,7 +17,7 @@ from floorguard.exceptions import BrokerTimeoutError, ConfigurationError
 from floorguard.persistence.lifecycle import QuoteDraft
 from floorguard.persistence.orm import InsurancePolicy
 from floorguard.services import policies
-from tests.services.conftest import assert_consistent, principal
+from tests.api.conftest import assert_consistent, principal
 
 
 def leg(i: int) -> Any:

@@ -82,20 +82,24 @@ def _snapshot(draft: PolicyDraft) -> LegQuotes:
     return LegQuotes(quotes, "snapshot", {"note": "the chain snapshot the draft was quoted on", "as_of": as_of})
 
 
-def _index_ratio(ctx: Any, draft: PolicyDraft) -> tuple[float, dict[str, Any]]:
-    """Current index level / level at the quote (1.0 when unknown or user-given)."""
+def _index_ratio(ctx: Any, draft: PolicyDraft, now: dt.datetime) -> tuple[float, dict[str, Any]]:
+    """Index close as of ``now`` / index level the quote used (1.0 when no usable close)."""
     level_meta = (draft.metadata.get("instrument") or {}).get("index_level") or {}
     quoted = level_meta.get("level") or draft.metadata.get("index_level")
-    if not quoted or level_meta.get("source") == "user":
-        return 1.0, {"index_level": "as quoted (no independent current level)"}
+    if not quoted:
+        return 1.0, {"index_level": "as quoted (the draft does not record it)"}
     try:
-        point = ctx.market_data().last_price(draft.index_symbol)
+        frame = ctx.market_data().price_history([draft.index_symbol], None, now.date())
+        col = frame[draft.index_symbol].dropna()
     except (SymbolNotFoundError, DataError) as exc:
         return 1.0, {"index_level": f"as quoted ({exc})"}
-    return float(point.price) / float(quoted), {
-        "index_level_now": float(point.price),
+    if col.empty or (now.date() - col.index[-1].date()).days > ctx.settings.stale_price_days:
+        return 1.0, {"index_level": "as quoted (no recent close in the market data)"}
+    level = float(col.iloc[-1])
+    return level / float(quoted), {
+        "index_level_now": level,
         "index_level_quoted": float(quoted),
-        "index_level_source": f"{point.source} close {point.as_of.isoformat()}",
+        "index_level_source": f"close of {col.index[-1].date().isoformat()}",
     }
 
 
@@ -105,7 +109,7 @@ def _synthetic(ctx: Any, draft: PolicyDraft, now: dt.datetime) -> LegQuotes:
     from floorguard.domain.contracts import get_contract_spec
 
     spec = get_contract_spec(draft.underlying_symbol or draft.index_symbol)
-    ratio, meta = _index_ratio(ctx, draft)
+    ratio, meta = _index_ratio(ctx, draft, now)
     spot = float(draft.underlying_level) * ratio
     rate = float(draft.assumptions.get("rate", ctx.settings.risk_free_rate))
     div = float(draft.assumptions.get("index_dividend_yield", ctx.settings.index_dividend_yield))
