@@ -90,3 +90,23 @@ def test_bad_inputs():
         detect_anomalies(np.random.default_rng(0).normal(size=100), -np.ones(100))
     with pytest.raises(ValidationError, match="contamination"):
         detect_anomalies(np.random.default_rng(0).normal(size=100), contamination=0.9)
+
+
+def test_real_spx_anomalies_and_tail():
+    """arch's bundled S&P 500 OHLCV (1999-2018): famous dislocations are flagged."""
+    from floorguard.marketdata import BundledSource
+
+    o = BundledSource().ohlcv("SPX")
+    r = o["adj_close"].pct_change().dropna()
+    v = o["volume"].loc[r.index]
+    a = detect_anomalies(r.to_numpy(), v.to_numpy(), contamination=0.005, n_estimators=100, seed=1)
+    flagged = {str(d.date()) for d in r.index[a.flags]}
+    # Lehman, the Oct-2008 rally, flash crash, US downgrade, China devaluation, Brexit, Volmageddon
+    known = {
+        "2008-09-15", "2008-10-13", "2010-05-06", "2011-08-08", "2015-08-24", "2016-06-24",
+        "2018-02-05",
+    }  # fmt: skip
+    assert known <= flagged
+    # daily S&P 500 losses have a heavy tail (xi around 0.1-0.3 in the EVT literature)
+    tf = fit_tail(-r.to_numpy())
+    assert 0.05 < tf.xi < 0.45 and tf.tail_heavy
