@@ -151,3 +151,21 @@ def test_quote_a_stored_portfolio_by_name(env: Path, capsys: pytest.CaptureFixtu
     assert d["metadata"]["portfolio"] == "core" and d["put_leg"]["contracts"] >= 1
     code, _, err = run_main(capsys, "quote", "no-such-portfolio", "--chain", str(spy_chain_file_may), "--json")
     assert code == 2 and "not found" in err
+
+
+@pytest.mark.shared_data
+def test_compare_strategies_table(env: Path, spy_chain_file_sep: Path) -> None:
+    code, out, err = run("compare", str(env), "--chain", str(spy_chain_file_sep), "--tail-budget", "0.003",
+                         "--json")
+    assert code == 0, err
+    rows = json.loads(out)["rows"]
+    assert [r["strategy"] for r in rows] == ["protective_put", "collar", "put_spread", "tail_hedge"]
+    quoted = [r for r in rows if "refused" not in r]
+    assert len(quoted) >= 3
+    for r in quoted:
+        assert r["expiry"] and r["put_strike"] > 0 and r["synthetic"] is False
+        d = r["score_detail"]
+        assert r["score"] == pytest.approx((d["shortfall_reduction"] - r["premium"]) / d["residual_risk"])
+    pp = next(r for r in quoted if r["strategy"] == "protective_put")
+    col = next(r for r in quoted if r["strategy"] == "collar")
+    assert col["premium"] < pp["premium"]  # the short call finances part of the put

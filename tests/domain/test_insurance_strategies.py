@@ -275,3 +275,25 @@ def test_protective_put_guarantees_the_floor_before_premium(floor, beta, value, 
     levels = np.concatenate([np.linspace(0.0, 3 * S0, 3001), [res.put_leg.strike]])
     _, hedged = hedged_value_curve(res.legs, levels, p, m, premium_net=0.0)
     assert hedged.min() >= floor * value * (1 - 1e-9)
+
+
+def test_strategy_score_matches_monte_carlo_within_3_se() -> None:
+    from floorguard.domain.strategies import hedged_value_curve, strategy_score
+
+    res = build_strategy("put_spread", quotes(), MARKET, PARAMS, LOOSE)
+    sc = strategy_score(res.legs, PARAMS, MARKET, res.premium_net, 0.2)
+    rng = np.random.default_rng(7)
+    n = 400_000
+    z = rng.standard_normal(n)
+    lv = S0 * np.exp((R - Q - 0.02) * T + 0.2 * math.sqrt(T) * z)
+    port, hedged = hedged_value_curve(res.legs, lv, PARAMS, MARKET, 0.0)
+    f = 0.9 * 500_000
+    for key, sample in (("expected_shortfall_unhedged", np.maximum(f - port, 0.0)),
+                        ("expected_shortfall_hedged", np.maximum(f - hedged, 0.0))):
+        se = sample.std(ddof=1) / math.sqrt(n)
+        assert abs(sc[key] - sample.mean()) <= 3 * se + 1e-9, key
+    assert sc["residual_risk"] == pytest.approx(hedged.std(ddof=1), rel=0.01)
+    assert sc["score"] == pytest.approx((sc["shortfall_reduction"] - res.premium_net) / sc["residual_risk"])
+    # no hedge: no reduction
+    none = strategy_score([], PARAMS, MARKET, 0.0, 0.2)
+    assert none["shortfall_reduction"] == 0.0 and none["expected_shortfall_unhedged"] > 0

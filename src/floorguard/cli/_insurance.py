@@ -1,4 +1,4 @@
-"""Insurance commands: ``quote``, ``payoff``, ``unwind``, ``mark``, ``hedge-mix``.
+"""Insurance commands: ``quote``, ``compare``, ``payoff``, ``unwind``, ``mark``, ``hedge-mix``.
 
 ``floorguard quote PORTFOLIO --floor 0.90 --term-days 30 --strategy collar --json``
 prints ``{"ok": true, "draft": {...}}``; without ``--chain`` the prices come
@@ -110,6 +110,47 @@ def register(app: typer.Typer) -> None:
         finally:
             ctx.close()
         emit({"ok": True, "draft": draft.to_dict()}, as_json, _render_draft)
+
+    @app.command("compare")
+    def compare(
+        portfolio: Annotated[str, typer.Argument(help="Portfolio CSV/JSON file or stored portfolio name.")],
+        floor: Annotated[float, typer.Option("--floor", help="Floor as a fraction of today's value.")] = 0.90,
+        term_days: Annotated[int, typer.Option("--term-days", help="Term in calendar days.")] = 30,
+        chain: Annotated[Path | None, typer.Option("--chain", help="CBOE delayed-quotes CSV.")] = None,
+        index_level: Annotated[float | None, typer.Option("--index-level", help="Index level (synthetic).")] = None,
+        vol: Annotated[float | None, typer.Option("--vol", help="ATM vol of the synthetic surface.")] = None,
+        cap: Annotated[float | None, typer.Option("--cap", help="Collar upside cap; omit for zero-cost.")] = None,
+        tail_budget: Annotated[float, typer.Option("--tail-budget", help="Tail hedge budget.")] = 0.005,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Compare the four strategy families (seed 20.3 table: premium, coverage, breakeven, score)."""
+        from floorguard.cli._data import make_context
+        from floorguard.services.insurance import QuoteRequest, compare_strategies
+
+        req = QuoteRequest(floor_pct=floor, term_days=term_days, chain_path=chain, index_level=index_level,
+                           vol=vol, cap=cap, tail_budget_pct=tail_budget)
+        ctx = make_context()
+        try:
+            rows = compare_strategies(ctx, portfolio, req)
+        finally:
+            ctx.close()
+
+        def render(data: dict[str, Any]) -> None:
+            t = Table("expiry", "structure", "put", "call", "premium", "% port.", "coverage", "breakeven",
+                      "score")
+            for r in data["rows"]:
+                if "refused" in r:
+                    t.add_row("-", r["strategy"], "-", "-", "-", "-", "-", "-", "refused")
+                    continue
+                t.add_row(r["expiry"], r["strategy"], f"{r['put_strike']:g}",
+                          "-" if r["call_strike"] is None else f"{r['call_strike']:g}", _money(r["premium"]),
+                          f"{r['premium_pct']:.2%}", f"{r['coverage']:.2f}", _money(r["breakeven"]),
+                          "-" if r["score"] is None else f"{r['score']:.3f}")
+            console.print(t)
+            if any(r.get("synthetic") for r in data["rows"]):
+                console.print("prices are SYNTHETIC model estimates; scores assume a lognormal index (estimate)")
+
+        emit({"rows": rows}, as_json, render)
 
     @app.command("payoff")
     def payoff(

@@ -50,6 +50,7 @@ __all__ = [
     "select_expiry",
     "solve_zero_cost_call_strike",
     "strategy_analytics",
+    "strategy_score",
 ]
 
 
@@ -531,6 +532,54 @@ def strategy_analytics(
     if full_contracts:
         out["contracts_full_hedge"] = full_contracts
     return out
+
+
+def strategy_score(
+    legs: Sequence[HedgeLeg],
+    p: StrategyParams,
+    m: MarketInputs,
+    premium_net: float,
+    vol: float,
+    drift: float | None = None,
+    nodes: int = 201,
+) -> dict[str, float]:
+    """Seed section 20.3 score ``(expected shortfall reduction - premium) / residual risk``.
+
+    The final level is lognormal, ``L = S0 exp((mu - vol^2 / 2) T + vol sqrt(T) Z)``
+    with ``mu = drift`` (default the risk-neutral ``r - q``: an estimate, not a
+    forecast); the portfolio follows the CAPM line of :func:`hedged_value_curve`.
+    With ``F`` the floor value, ``V(L)`` the portfolio and ``P(L)`` the hedge payoff:
+
+    * ``es_unhedged = E[max(0, F - V(L))]``, ``es_hedged = E[max(0, F - V(L) - P(L))]``;
+    * ``reduction = es_unhedged - es_hedged``;
+    * ``residual_risk`` = standard deviation of the hedged value ``V(L) + P(L)``;
+    * ``score = (reduction - premium_net) / residual_risk``.
+
+    Expectations use Gauss-Hermite quadrature on ``nodes`` points (deterministic).
+    """
+    if not (math.isfinite(vol) and vol > 0):
+        raise ValidationError.for_field("vol", f"must be > 0, got {vol}")
+    mu = (m.rate - m.dividend_yield) if drift is None else float(drift)
+    z, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    sd = vol * math.sqrt(m.t_years)
+    levels = m.underlying_level * np.exp((mu - 0.5 * vol * vol) * m.t_years + sd * z)
+    port, hedged = hedged_value_curve(legs, levels, p, m, 0.0)
+    floor_value = p.floor_pct * p.portfolio_value
+    es_u = float(w @ np.maximum(floor_value - port, 0.0))
+    es_h = float(w @ np.maximum(floor_value - hedged, 0.0))
+    mean_h = float(w @ hedged)
+    resid = math.sqrt(max(float(w @ (hedged - mean_h) ** 2), 0.0))
+    reduction = es_u - es_h
+    return {
+        "expected_shortfall_unhedged": es_u,
+        "expected_shortfall_hedged": es_h,
+        "shortfall_reduction": reduction,
+        "residual_risk": resid,
+        "score": (reduction - premium_net) / resid if resid > 0 else float("nan"),
+        "vol": vol,
+        "drift": mu,
+    }
 
 
 # --------------------------------------------------------------------------- builder

@@ -60,6 +60,7 @@ __all__ = [
     "HEDGE_INSTRUMENTS",
     "QuoteRequest",
     "chain_quotes_for_draft",
+    "compare_strategies",
     "load_draft",
     "mark_draft",
     "multi_index_for_portfolio",
@@ -646,6 +647,63 @@ def quote_policy(
         warnings=list(dict.fromkeys(warnings)),
         coverage_ratio=float(request.coverage),
     )
+
+
+def compare_strategies(
+    ctx: AppContext,
+    portfolio: Portfolio | Sequence[Position] | str | Path,
+    request: QuoteRequest,
+    strategies: Sequence[str] = STRATEGIES,
+) -> list[dict[str, Any]]:
+    """Quote every strategy family and tabulate them (seed section 20.3).
+
+    Each row: expiry, structure, put strike, call strike, premium (and % of
+    the portfolio), coverage (the hedge ratio), breakeven, maximum loss and
+    the score ``(expected shortfall reduction - premium) / residual risk`` of
+    :func:`floorguard.domain.strategies.strategy_score` (lognormal index at the
+    put leg's implied volatility, risk-neutral drift: an estimate). A strategy
+    that cannot be quoted gets a row with ``refused`` and the reason.
+    """
+    from floorguard.domain.strategies import strategy_score
+
+    if isinstance(portfolio, (str, Path)):
+        from floorguard.services.portfolios import resolve_portfolio
+
+        portfolio = resolve_portfolio(ctx, portfolio)
+    rows: list[dict[str, Any]] = []
+    for strategy in strategies:
+        req = replace(request, strategy=strategy, cap=request.cap if strategy == "collar" else None)
+        try:
+            d = quote_policy(ctx, portfolio, req)
+        except QuoteRefusedError as exc:
+            rows.append({"strategy": strategy, "refused": str(exc)})
+            continue
+        a = d.assumptions
+        market = MarketInputs(d.underlying_symbol, d.underlying_level, a["rate"], a["index_dividend_yield"],
+                              d.expiry, a["t_years"], d.legs[0].multiplier)  # type: ignore[arg-type]
+        params = StrategyParams(d.floor_pct, d.portfolio_value, d.beta, d.legs[0].contracts, a["rate"],
+                                a["portfolio_dividend_yield"], a["index_dividend_yield"], a["t_years"],
+                                a["compounding"])
+        vol = d.put_leg.iv if d.put_leg is not None else float("nan")
+        score = (strategy_score(d.legs, params, market, d.premium_net, vol) if math.isfinite(vol)
+                 else {"score": float("nan")})
+        rows.append({
+            "strategy": strategy,
+            "expiry": d.expiry.isoformat() if d.expiry else None,
+            "underlying": d.underlying_symbol,
+            "put_strike": d.put_leg.strike if d.put_leg else None,
+            "call_strike": d.call_leg.strike if d.call_leg else None,
+            "short_put_strike": next((x.strike for x in d.legs if x.kind == "put" and x.side == "short"), None),
+            "premium": d.premium_net,
+            "premium_pct": d.analytics["premium_pct"],
+            "coverage": d.analytics["hedge_ratio"],
+            "breakeven": d.analytics["breakeven_level"],
+            "max_loss_pct": d.analytics["max_loss_pct"],
+            "score": score["score"],
+            "score_detail": score,
+            "synthetic": bool(d.pricing_source and d.pricing_source.synthetic),
+        })
+    return rows
 
 
 # --------------------------------------------------------------------------- settle
