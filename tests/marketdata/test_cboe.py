@@ -169,3 +169,23 @@ def test_user_contracts_file_supplies_the_spec(tmp_path: Path) -> None:
     assert without.spec is None and without.underlying == "QQQ" and any("no contract specification" in n for n in without.notes)
     chain = read_cboe_csv(io.StringIO(text), contracts_path=user)
     assert chain.spec is not None and chain.spec.symbol == "QQQ" and chain.style == "american"
+
+
+def test_fast_path_equals_the_reference_parser() -> None:
+    """The pandas fast path and the line-by-line reference give the same chain."""
+    for text in (SPX_2022, SPY_2025):
+        fast = read_cboe_csv(io.StringIO(text))
+        ref = read_cboe_csv(io.StringIO(text), fast=False)
+        pd.testing.assert_frame_equal(fast.quotes, ref.quotes)
+    # Problems the fast path declines are reported by the reference parser.
+    with pytest.raises(ValidationError, match="must be finite"):
+        read_cboe_csv(io.StringIO(SPX_2022.replace(",21.4,", ",inf,")))
+
+
+@pytest.mark.shared_data
+def test_fast_path_equals_the_reference_on_real_files(shared_chains_dir: Path) -> None:
+    for name in ("spx_2022-02-04.csv", "spy_2025-05-01.csv", "spy_2025-09-03.csv"):
+        fast = read_cboe_csv(shared_chains_dir / name)
+        ref = read_cboe_csv(shared_chains_dir / name, fast=False)
+        pd.testing.assert_frame_equal(fast.quotes, ref.quotes)
+        assert fast.spot == ref.spot and fast.as_of == ref.as_of

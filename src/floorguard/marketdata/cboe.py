@@ -29,11 +29,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+import io
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 
 from floorguard.domain.chains import OptionChain, parse_occ_symbol
@@ -183,83 +185,17 @@ def _choose_spec(roots: set[str], contracts_path: str | Path | None = None) -> C
         return specs[0]
 
 
-def _before_open(spec: ContractSpec, as_of: pd.Timestamp) -> bool:
-    """True when ``as_of`` falls on a trading day of ``spec``'s calendar before its open."""
-    cal = exchange_calendar(spec.exchange_calendar)
-    day = pd.Timestamp(as_of.tz_convert(spec.timezone).date())
-    if not cal.is_session(day):
-        return False
-    return bool(as_of < cal.session_open(day))
+def _rows_reference(lines: list[str], first_line: int, name: str) -> pd.DataFrame:
+    """Line-by-line parse of the quote rows: the readable reference, and the
+    path that names the line and field of every problem.
 
-
-def read_cboe_csv(
-    path_or_buffer: str | Path | IO[str] | IO[bytes],
-    *,
-    underlying: str | None = None,
-    spec: ContractSpec | None = None,
-    contracts_path: str | Path | None = None,
-) -> OptionChain:
-    """Read a CBOE delayed-quotes CSV into an :class:`OptionChain`.
-
-    Parameters
-    ----------
-    path_or_buffer : path or file-like
-        The downloaded file (text or bytes).
-    underlying : str, optional
-        Underlying symbol; default: from the contract spec of the OCC roots
-        (SPX/SPXW -> ``"SPX"``), else the most common root.
-    spec : ContractSpec, optional
-        Contract specification; default: looked up from the OCC roots.
-    contracts_path : path, optional
-        A user's contracts file extending the bundled specifications.
-
-    Returns
-    -------
-    OptionChain
-        ``source="cboe_csv"``; spot = header ``Last`` (see module docstring);
-        ``as_of`` = header date (time-zone aware); vendor IV, delta and gamma
-        kept as given (IV as a decimal).
-
-    Raises
-    ------
-    ValidationError
-        Missing or malformed header lines, a wrong column layout, a bad
-        number, an undecodable OCC symbol or one that disagrees with its row;
-        the message names the line and field.
-    DataError
-        The file has no quote rows.
+    ``lines`` are the rows after the column header; ``first_line`` is the
+    1-based file line of ``lines[0]``.
     """
-    text, name = _read_text(path_or_buffer)
-    lines = text.splitlines()
-    idx = 0
-    while idx < len(lines) and not lines[idx].strip():
-        idx += 1
-    if idx + 3 > len(lines):
-        raise ValidationError.for_field("header", f"{name}: expected 3 header lines, file too short", line=idx + 1)
-    head1 = next(csv.reader([lines[idx]]))
-    head1_line = idx + 1
-    spot = _header_value(head1, "Last", head1_line)
-    assert spot is not None
-    if spot <= 0:
-        raise ValidationError.for_field("Last", f"must be positive, got {spot}", line=head1_line)
-    change = _header_value(head1, "Change", head1_line, required=False)
-    head2 = next(csv.reader([lines[idx + 1]]))
-    head2_line = idx + 2
-    if not head2 or not head2[0].strip().lower().startswith("date:"):
-        raise ValidationError.for_field("Date", f"second header line must start with 'Date:', got {lines[idx + 1][:60]!r}", line=head2_line)
-    as_of = parse_cboe_date(head2[0], line=head2_line)
-    hbid = _header_value(head2, "Bid", head2_line, required=False)
-    hask = _header_value(head2, "Ask", head2_line, required=False)
-    cols_line = idx + 3
-    columns = [c.strip() for c in next(csv.reader([lines[idx + 2]]))]
-    if tuple(columns) != CBOE_COLUMNS:
-        raise ValidationError.for_field(
-            "columns", f"expected {','.join(CBOE_COLUMNS)}; got {','.join(columns)[:200]}", line=cols_line
-        )
     errors: list[FieldError] = []
     records: list[dict[str, Any]] = []
     seen_dates: dict[str, dt.date] = {}
-    for offset, raw in enumerate(lines[idx + 3 :], start=cols_line + 1):
+    for offset, raw in enumerate(lines, start=first_line):
         if not raw.strip():
             continue
         f = next(csv.reader([raw]))
@@ -320,7 +256,169 @@ def read_cboe_csv(
         raise ValidationError(f"{name}: {shown}{more}", errors=errors)
     if not records:
         raise DataError(f"{name}: the CBOE file has no quote rows")
-    quotes = pd.DataFrame.from_records(records)
+    return pd.DataFrame.from_records(records)
+
+
+_ROW_FIELDS = len(CBOE_COLUMNS)
+_NUM_COLS = {  # quote field -> column position of (call, put)
+    "last": (2, 13),
+    "bid": (4, 15),
+    "ask": (5, 16),
+    "volume": (6, 17),
+    "iv": (7, 18),
+    "delta": (8, 19),
+    "gamma": (9, 20),
+    "open_interest": (10, 21),
+}
+
+
+def _rows_fast(lines: list[str]) -> pd.DataFrame | None:
+    """Vectorised parse of well-formed rows with pandas; None when anything
+    looks wrong (the reference parser then reports exactly what)."""
+    text = "\n".join(lines)
+    numeric = [p for pair in _NUM_COLS.values() for p in pair] + [3, 11, 14]
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text),
+            header=None,
+            names=list(range(_ROW_FIELDS)),
+            dtype={i: (float if i in numeric else str) for i in range(_ROW_FIELDS)},
+            thousands=",",
+            na_values=["", "-", "--", "N/A", "n/a"],
+            keep_default_na=False,
+            skipinitialspace=True,
+            skip_blank_lines=True,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if raw.empty or raw[[0, 1, 11, 12, _ROW_FIELDS - 1]].isna().any().any():  # short rows: reference path
+        return None
+    if np.isinf(raw[numeric].to_numpy(dtype=float)).any():
+        return None
+    if len(raw) != sum(1 for line in lines if line.strip()):
+        return None
+    uniq = pd.unique(raw[0])
+    parsed = pd.to_datetime(pd.Series(uniq).str.strip(), format="%a %b %d %Y", errors="coerce")
+    if parsed.isna().any():
+        return None
+    expiry = raw[0].map(dict(zip(uniq, parsed, strict=True)))
+    strike = raw[11]
+    if not (strike > 0).all():
+        return None
+    frames = []
+    for kind, sym_col, letter in (("call", 1, "C"), ("put", 12, "P")):
+        sym = raw[sym_col].str.strip()
+        parts = sym.str.upper().str.extract(r"^([A-Z0-9.]{1,6}?)(\d{6})([CP])(\d{8})$")
+        if parts.isna().any().any() or (parts[2] != letter).any():
+            return None
+        u = pd.unique(parts[1])
+        occ = pd.to_datetime(pd.Series(u), format="%y%m%d", errors="coerce")
+        if occ.isna().any():
+            return None
+        occ_exp = parts[1].map(dict(zip(u, occ, strict=True)))
+        occ_k = parts[3].astype("int64") / 1000.0
+        if (occ_exp != expiry).any() or ((occ_k - strike).abs() > 1e-6).any():
+            return None
+        cols: dict[str, Any] = {"expiry": expiry.dt.date, "strike": strike.astype(float), "kind": kind}
+        for fld, (c_pos, p_pos) in _NUM_COLS.items():
+            cols[fld] = raw[c_pos if kind == "call" else p_pos].astype(float)
+        if (cols["bid"] < 0).any() or (cols["ask"] < 0).any():
+            return None
+        cols["symbol"] = sym
+        cols["root"] = parts[0]
+        frames.append(pd.DataFrame(cols))
+    # Interleave call and put of each row, like the reference parser.
+    out = pd.concat(frames, keys=[0, 1]).swaplevel().sort_index(level=0, sort_remaining=True)
+    return out.reset_index(drop=True)[
+        ["expiry", "strike", "kind", "bid", "ask", "last", "volume", "open_interest", "iv", "delta", "gamma",
+         "symbol", "root"]
+    ]
+
+
+def _before_open(spec: ContractSpec, as_of: pd.Timestamp) -> bool:
+    """True when ``as_of`` falls on a trading day of ``spec``'s calendar before its open."""
+    cal = exchange_calendar(spec.exchange_calendar)
+    day = pd.Timestamp(as_of.tz_convert(spec.timezone).date())
+    if not cal.is_session(day):
+        return False
+    return bool(as_of < cal.session_open(day))
+
+
+def read_cboe_csv(
+    path_or_buffer: str | Path | IO[str] | IO[bytes],
+    *,
+    underlying: str | None = None,
+    spec: ContractSpec | None = None,
+    contracts_path: str | Path | None = None,
+    fast: bool = True,
+) -> OptionChain:
+    """Read a CBOE delayed-quotes CSV into an :class:`OptionChain`.
+
+    Parameters
+    ----------
+    path_or_buffer : path or file-like
+        The downloaded file (text or bytes).
+    underlying : str, optional
+        Underlying symbol; default: from the contract spec of the OCC roots
+        (SPX/SPXW -> ``"SPX"``), else the most common root.
+    spec : ContractSpec, optional
+        Contract specification; default: looked up from the OCC roots.
+    contracts_path : path, optional
+        A user's contracts file extending the bundled specifications.
+    fast : bool
+        Parse well-formed files with pandas (default); any problem falls back
+        to the line-by-line reference parser, which names the line and field.
+
+    Returns
+    -------
+    OptionChain
+        ``source="cboe_csv"``; spot = header ``Last`` (see module docstring);
+        ``as_of`` = header date (time-zone aware); vendor IV, delta and gamma
+        kept as given (IV as a decimal).
+
+    Raises
+    ------
+    ValidationError
+        Missing or malformed header lines, a wrong column layout, a bad
+        number, an undecodable OCC symbol or one that disagrees with its row;
+        the message names the line and field.
+    DataError
+        The file has no quote rows.
+    """
+    text, name = _read_text(path_or_buffer)
+    lines = text.splitlines()
+    idx = 0
+    while idx < len(lines) and not lines[idx].strip():
+        idx += 1
+    if idx + 3 > len(lines):
+        raise ValidationError.for_field("header", f"{name}: expected 3 header lines, file too short", line=idx + 1)
+    head1 = next(csv.reader([lines[idx]]))
+    head1_line = idx + 1
+    spot = _header_value(head1, "Last", head1_line)
+    assert spot is not None
+    if spot <= 0:
+        raise ValidationError.for_field("Last", f"must be positive, got {spot}", line=head1_line)
+    change = _header_value(head1, "Change", head1_line, required=False)
+    head2 = next(csv.reader([lines[idx + 1]]))
+    head2_line = idx + 2
+    if not head2 or not head2[0].strip().lower().startswith("date:"):
+        raise ValidationError.for_field("Date", f"second header line must start with 'Date:', got {lines[idx + 1][:60]!r}", line=head2_line)
+    as_of = parse_cboe_date(head2[0], line=head2_line)
+    hbid = _header_value(head2, "Bid", head2_line, required=False)
+    hask = _header_value(head2, "Ask", head2_line, required=False)
+    cols_line = idx + 3
+    columns = [c.strip() for c in next(csv.reader([lines[idx + 2]]))]
+    if tuple(columns) != CBOE_COLUMNS:
+        raise ValidationError.for_field(
+            "columns", f"expected {','.join(CBOE_COLUMNS)}; got {','.join(columns)[:200]}", line=cols_line
+        )
+    rows = lines[idx + 3 :]
+    quotes = _rows_fast(rows) if fast else None
+    if quotes is None:
+        quotes = _rows_reference(rows, cols_line + 1, name)
+    if quotes.empty:
+        raise DataError(f"{name}: the CBOE file has no quote rows")
     roots = set(quotes["root"])
     if spec is None:
         spec = _choose_spec(roots, contracts_path)
