@@ -170,14 +170,14 @@ def _fit_groups(
     span = np.maximum(kmax - kmin, 0.05)
     grp = np.repeat(np.arange(n_groups), ends - starts)
     # round 0: m over the quoted range (+-25 %), log sigma over [1e-3, 2]
-    nm, ns = 17, 15
+    nm, ns = 13, 11
     m_axis = kmin[None, :] - 0.25 * span[None, :] + np.linspace(0.0, 1.0, nm)[:, None] * 1.5 * span[None, :]
     ls_axis = np.repeat(np.linspace(np.log(1e-3), np.log(2.0), ns)[:, None], n_groups, axis=1)
     dm = 1.5 * span / (nm - 1)
     dls = (np.log(2.0) - np.log(1e-3)) / (ns - 1)
     best_m = best_ls = None
     # k points (per expiry) where the butterfly condition is enforced
-    kg = kmin[None, :] - 0.1 * span[None, :] + np.linspace(0.0, 1.0, 25)[:, None] * 1.2 * span[None, :]
+    kg = kmin[None, :] - 0.1 * span[None, :] + np.linspace(0.0, 1.0, 49)[:, None] * 1.2 * span[None, :]
     for _round in range(_ROUNDS):
         m_grid = np.repeat(m_axis, ls_axis.shape[0], axis=0)  # (P, G)
         ls_grid = np.tile(ls_axis, (m_axis.shape[0], 1))
@@ -188,15 +188,15 @@ def _fit_groups(
         a, d, c, obj = _solve_inner(mo)
         # butterfly penalty: Gatheral's g on the quoted k-range of each expiry
         min_g = _min_g(a, d, c, m_grid, sig_grid, kg)
-        obj = obj + mo["svv"] * np.maximum(-min_g, 0.0)
+        obj = obj + 100.0 * mo["svv"] * np.maximum(-min_g, 0.0)
         pick = np.argmin(obj, axis=0)  # (G,)
         cols = np.arange(n_groups)
         best_m = m_grid[pick, cols]
         best_ls = ls_grid[pick, cols]
-        # zoom: +-2 cells around the best point
-        dm = dm * 4.0 / 8.0
-        dls = dls * 4.0 / 8.0
-        offs = np.linspace(-4.0, 4.0, 9)
+        # zoom: halve the spacing, +-1 old cell around the best point
+        dm = dm * 0.5
+        dls = dls * 0.5
+        offs = np.linspace(-2.0, 2.0, 5)
         m_axis = best_m[None, :] + offs[:, None] * dm
         ls_axis = best_ls[None, :] + offs[:, None] * dls
     assert best_m is not None and best_ls is not None
