@@ -46,7 +46,7 @@ def test_two_regimes_recovered_and_match_statsmodels(two_regime_returns):
 
 def test_three_regimes_sorted_by_vol(two_regime_returns):
     r, _ = two_regime_returns
-    fit = fit_vol_regimes(r[200:500], 3)
+    fit = fit_vol_regimes(r[250:450], 3)
     assert np.all(np.diff(fit.regime_vol_annual) >= 0)
     np.testing.assert_allclose(fit.filtered_probs.sum(axis=1), 1.0, rtol=1e-9)
 
@@ -81,3 +81,17 @@ def test_bad_inputs():
         rolling_mean_correlation(np.zeros((50, 1)), 10)
     with pytest.raises(ValidationError, match="window"):
         rolling_mean_correlation(np.zeros((50, 3)), 2)
+
+
+def test_real_spx_high_vol_regime_in_late_2008():
+    from floorguard.marketdata import BundledSource
+
+    px = BundledSource().closes("SPX").loc["2005-01-01":"2010-12-31"]
+    r = px.pct_change().dropna()
+    fit = fit_vol_regimes(r.to_numpy(), 2)
+    p_high = fit.smoothed_probs[:, 1]
+    crisis = (r.index >= "2008-09-15") & (r.index <= "2008-12-31")
+    calm = (r.index >= "2005-01-01") & (r.index <= "2006-12-31")
+    assert p_high[crisis].mean() > 0.95
+    assert p_high[calm].mean() < 0.1
+    assert fit.regime_vol_annual[1] > 2 * fit.regime_vol_annual[0]
