@@ -328,32 +328,54 @@ def store_prices(
         raise ValidationError.for_field("close", f"{symbol} close on {bad.date()} is not positive")
     if clean.empty:
         return 0
-    dates = [pd.Timestamp(d).date() for d in clean.index]
-    existing = {
+    now = utcnow()
+    rows = [
+        {
+            "symbol": symbol,
+            "date": pd.Timestamp(d).date(),
+            "close": float(v),
+            "sector": sector,
+            "source": source,
+            "fetched_at": now,
+        }
+        for d, v in zip(clean.index, clean.to_numpy(dtype=float), strict=True)
+    ]
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        # INSERT ... ON CONFLICT DO UPDATE (both dialects support it)
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        table = MarketDataCache.__table__
+        stmt = insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["symbol", "date", "source"],
+            set_={
+                "close": stmt.excluded.close,
+                "fetched_at": stmt.excluded.fetched_at,
+                "sector": sa.func.coalesce(stmt.excluded.sector, table.c.sector),
+            },
+        )
+        session.execute(stmt, rows)  # executemany: one statement, many parameter sets
+        return len(rows)
+    existing = {  # other databases: ORM merge
         r.date: r
         for r in session.scalars(
             sa.select(MarketDataCache).where(
-                MarketDataCache.symbol == symbol,
-                MarketDataCache.source == source,
-                MarketDataCache.date.in_(dates) if len(dates) < 900 else sa.true(),
+                MarketDataCache.symbol == symbol, MarketDataCache.source == source
             )
         )
     }
-    now = utcnow()
-    for d, value in zip(dates, clean.to_numpy(dtype=float), strict=True):
-        row = existing.get(d)
-        if row is None:
-            session.add(
-                MarketDataCache(
-                    symbol=symbol, date=d, close=float(value), sector=sector, source=source, fetched_at=now
-                )
-            )
+    for row in rows:
+        hit = existing.get(row["date"])
+        if hit is None:
+            session.add(MarketDataCache(**row))
         else:
-            row.close = float(value)
-            row.sector = sector or row.sector
-            row.fetched_at = now
+            hit.close, hit.fetched_at = row["close"], now
+            hit.sector = sector or hit.sector
     session.flush()
-    return len(dates)
+    return len(rows)
 
 
 def load_prices(session: Session, *, symbol: str, source: str) -> pd.Series:
