@@ -212,3 +212,15 @@ def test_bad_inputs(spx):
         run_backtest(px.index, px.to_numpy(), start=dt.date(2022, 12, 1))
     with pytest.raises(ValidationError, match="put_moneyness"):
         BacktestConfig(put_moneyness=0)
+
+
+def test_progress_callback(spx):
+    px, vix = spx
+    seen = []
+    sub = px.loc["2019-06-01":"2020-06-30"]
+    run_backtest(sub.index, sub.to_numpy(), "pput", progress=lambda k, n: seen.append((k, n)))
+    assert (
+        seen
+        and seen[-1][0] == seen[-1][1] - 1
+        and [k for k, _ in seen] == list(range(1, len(seen) + 1))
+    )

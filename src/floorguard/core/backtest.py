@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -364,6 +364,7 @@ def run_backtest(
     start: dt.date | None = None,
     end: dt.date | None = None,
     initial_value: float = 1_000_000.0,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
     """Walk-forward backtest of a rolling protective put or collar on an index.
 
@@ -385,6 +386,8 @@ def run_backtest(
         after ``start`` (with enough history for the vol proxy).
     initial_value : float
         Portfolio value at the start (currency).
+    progress : callable or None
+        Called as ``progress(rolls_done, n_rolls)`` after each roll.
 
     Returns
     -------
@@ -484,6 +487,8 @@ def run_backtest(
     n_units = initial_value / px[t0]
     v_now = initial_value
     for k, r in enumerate(rolls):
+        if progress is not None and k > 0:
+            progress(k, len(rolls))
         nxt = rolls[k + 1] if k + 1 < len(rolls) else t_end
         # settle legs expiring today
         if k > 0:

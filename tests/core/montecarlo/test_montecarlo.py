@@ -429,3 +429,11 @@ def test_reused_buffers_give_identical_numbers():
     assert [a.shape for a in fresh] == [b.shape for b in reused] == [(300, 3)] * 3 + [(100, 3)]
     for a, b in zip(fresh, reused, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_progress_callback():
+    seen = []
+    _scenario(
+        1, n_paths=2_500, chunk_size=1_000, progress=lambda done, total: seen.append((done, total))
+    )
+    assert seen == [(1_000, 2_500), (2_000, 2_500), (2_500, 2_500)]

@@ -14,7 +14,7 @@ Every figure is a model estimate, labelled as such in the result.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -509,6 +509,7 @@ def run_scenario(
     monitor_path: bool = False,
     keep_paths: bool = False,
     repricing_grid: int | None = 4097,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ScenarioResult:
     """Simulate a scenario and compare the hedged and unhedged portfolio.
 
@@ -551,6 +552,9 @@ def run_scenario(
         Index-level nodes for hedge repricing (see :func:`reprice_legs`; at
         most 1025 per daily step in path mode); None reprices every path
         exactly with Black–Scholes–Merton.
+    progress : callable or None
+        Called as ``progress(paths_done, n_paths)`` after each chunk (for a
+        progress bar).
 
     Returns
     -------
@@ -602,6 +606,8 @@ def run_scenario(
             else:
                 np.subtract(vals, premium, out=out_h)
             pos += m
+            if progress is not None:
+                progress(pos, n_paths)
         if floor is not None:
             breach_u = fin_u < floor
             breach_h = fin_h < floor
@@ -631,6 +637,8 @@ def run_scenario(
             fin_u[sl] = vals[:, -1]
             fin_h[sl] = vals[:, -1] + hedge_t - premium
             pos += m
+            if progress is not None:
+                progress(pos, n_paths)
     ret_u = fin_u / v0 - 1.0
     ret_h = fin_h / v0 - 1.0
     return _summarise(
