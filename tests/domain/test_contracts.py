@@ -116,6 +116,7 @@ def test_spx_monthlies_are_third_fridays() -> None:
         assert d.weekday() == 4 and 15 <= d.day <= 21
 
 
+@pytest.mark.shared_data
 def test_spxw_listed_expiries_match_the_real_chain(spx_chain_file: Path) -> None:
     """Weeklies listed on 2022-02-04 out to 2022-03-07, read from the real file.
 
@@ -141,6 +142,7 @@ def test_spxw_listed_expiries_match_the_real_chain(spx_chain_file: Path) -> None
     assert set(spx_dates) <= set(listed_expiries(get_contract_spec("SPX"), "2022-02-05", "2026-12-31"))
 
 
+@pytest.mark.shared_data
 def test_spy_listed_expiries_match_the_real_chain(spy_chain_file_may: Path) -> None:
     import pandas as pd
 
