@@ -282,3 +282,17 @@ def test_replace_does_not_share_derived_caches() -> None:
     # a Saturday time stamp is valued at Friday's close
     weekend = dataclasses.replace(chain, as_of=AS_OF + pd.Timedelta(days=1))
     assert weekend.valuation_time == AS_OF and np.allclose(weekend.quote_t_years(), t_before)
+
+
+def test_synthetic_nifty_chain_uses_the_nse_calendar_and_strikes() -> None:
+    spec = get_contract_spec("NIFTY")
+    as_of = pd.Timestamp("2025-10-01 10:00", tz="Asia/Kolkata")
+    chain = synthetic_chain(spec, 24_700.0, as_of, FlatSurface(0.12), 0.055, 0.012, horizon_days=35, width=0.05)
+    exps = chain.expiries()
+    # Tuesday weeklies; 2025-10-21 (Diwali, an NSE holiday) moves to Monday 2025-10-20.
+    assert dt.date(2025, 10, 20) in exps and dt.date(2025, 10, 21) not in exps
+    assert all(d.weekday() == 1 for d in exps if d != dt.date(2025, 10, 20))
+    assert set(np.unique(chain.quotes["strike"] % 50)) == {0.0}
+    assert chain.quotes["root"].eq("NIFTY").all() and chain.spec.currency == "INR"
+    # Settlement at 15:30 IST: t from 10:00 to 15:30 on the first Tuesday (7 Oct) = 6 days + 5.5 h.
+    assert chain.t_years("2025-10-07") == pytest.approx((6 * 24 + 5.5) / (365 * 24))
