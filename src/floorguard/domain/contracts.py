@@ -57,6 +57,7 @@ import pandas as pd
 from floorguard.exceptions import DataError, FieldError, NotFoundError, ValidationError
 
 __all__ = [
+    "CALENDAR_ALIASES",
     "ContractSpec",
     "ExpirySeries",
     "StrikeBand",
@@ -68,9 +69,11 @@ __all__ = [
     "listed_expiry_table",
     "listed_strikes",
     "load_contract_specs",
+    "parse_contract_specs",
     "round_to_tick",
     "settlement_timestamp",
     "spec_for_root",
+    "tick_size",
 ]
 
 #: Calendar codes that ``exchange_calendars`` serves under another name.
@@ -436,7 +439,7 @@ def parse_contract_specs(text: str, source: str = "contracts") -> dict[str, Cont
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(path: str | None) -> dict[str, ContractSpec]:
+def _load_cached(path: str | None, _mtime_ns: int = 0) -> dict[str, ContractSpec]:
     base = parse_contract_specs(_bundled_text(), "bundled contracts.json")
     if path is None:
         return base
@@ -461,7 +464,11 @@ def load_contract_specs(path: str | Path | None = None) -> dict[str, ContractSpe
     dict
         ``{symbol: ContractSpec}`` (a fresh dict; the parsed specs are cached).
     """
-    return dict(_load_cached(None if path is None else str(Path(path).resolve())))
+    if path is None:
+        return dict(_load_cached(None))
+    p = Path(path).resolve()
+    mtime = p.stat().st_mtime_ns if p.is_file() else 0  # an edited file is read again
+    return dict(_load_cached(str(p), mtime))
 
 
 def clear_spec_cache() -> None:
