@@ -296,3 +296,13 @@ def test_synthetic_nifty_chain_uses_the_nse_calendar_and_strikes() -> None:
     assert chain.quotes["root"].eq("NIFTY").all() and chain.spec.currency == "INR"
     # Settlement at 15:30 IST: t from 10:00 to 15:30 on the first Tuesday (7 Oct) = 6 days + 5.5 h.
     assert chain.t_years("2025-10-07") == pytest.approx((6 * 24 + 5.5) / (365 * 24))
+
+
+def test_synthetic_chain_stops_where_the_holiday_calendar_ends() -> None:
+    spec = get_contract_spec("NIFTY")
+    as_of = pd.Timestamp("2026-12-01 10:00", tz="Asia/Kolkata")
+    chain = synthetic_chain(spec, 26_000.0, as_of, FlatSurface(0.12), 0.055, 0.012, horizon_days=90, width=0.03)
+    assert max(chain.expiries()) <= dt.date(2026, 12, 31)
+    assert any("calendar ends" in n for n in chain.notes)
+    with pytest.raises(DataError, match="calendar ends"):
+        synthetic_chain(spec, 26_000.0, "2027-02-01 10:00", FlatSurface(0.12), 0.055, 0.012)

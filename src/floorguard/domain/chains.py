@@ -998,7 +998,12 @@ def synthetic_chain(
         raise ValidationError.for_field("horizon_days", f"must be at least 1, got {horizon_days}")
     model = spread or SpreadModel()
     local = ts.tz_convert(spec.timezone)
-    table = listed_expiry_table(spec, local.date(), local.date() + dt.timedelta(days=horizon_days), as_of=local.date())
+    end = local.date() + dt.timedelta(days=horizon_days)
+    cal_last = exchange_calendar(spec.exchange_calendar).last_session.date()
+    clipped = end > cal_last
+    if local.date() > cal_last:
+        raise DataError(f"the {spec.exchange_calendar} calendar ends {cal_last}; cannot list {spec.symbol} expiries")
+    table = listed_expiry_table(spec, local.date(), min(end, cal_last), as_of=local.date())
     if roots is not None:
         table = table[table["root"].isin(list(roots))]
     table = table[table["settles_at"] > ts]
@@ -1052,6 +1057,11 @@ def synthetic_chain(
             "SYNTHETIC: quotes generated from a volatility model, not observed in the market",
             f"rate {float(rate):.4f}, dividend yield {float(dividend):.4f}; spread model rel={model.rel}, "
             f"min_ticks={model.min_ticks}, abs={model.abs_spread}",
+            *(
+                (f"expiries after {cal_last} not listed: the {spec.exchange_calendar} holiday calendar ends there",)
+                if clipped
+                else ()
+            ),
         ),
     )
 
