@@ -17,7 +17,7 @@ from typing import Any, Literal
 import numpy as np
 
 from floorguard._typing import ArrayLike, FloatArray, Seed, as_generator
-from floorguard.exceptions import ValidationError
+from floorguard.exceptions import DataError, ValidationError
 
 __all__ = [
     "GarchFit",
@@ -162,9 +162,14 @@ def fit_garch(
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = am.fit(disp="off")
+        try:
+            res = am.fit(disp="off")
+        except (ValueError, np.linalg.LinAlgError) as exc:
+            raise DataError(f"GARCH fit failed: {exc}") from exc
     messages = tuple(str(w.message) for w in caught)
     params = {str(k): float(v) for k, v in res.params.items()}
+    if not all(math.isfinite(v) for v in params.values()):
+        raise DataError("GARCH fit failed: non-finite parameter estimates")
     std_err = {str(k): float(v) for k, v in res.std_err.items()}
     alpha = params.get("alpha[1]", 0.0)
     gamma = params.get("gamma[1]", 0.0)

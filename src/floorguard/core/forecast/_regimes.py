@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from floorguard._typing import ArrayLike, FloatArray
-from floorguard.exceptions import ValidationError
+from floorguard.exceptions import DataError, ValidationError
 
 __all__ = [
     "CorrelationRegime",
@@ -123,11 +123,20 @@ def fit_vol_regimes(returns: ArrayLike, k_regimes: int = 2, *, search_reps: int 
     mod = MarkovRegression(x * SCALE, k_regimes=k_regimes, trend="c", switching_variance=True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        # the Hamilton filter takes logs of probabilities that can underflow to 0 on
+        # the way; the estimates are checked for finiteness below.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-            res = mod.fit(search_reps=search_reps, disp=False)
+            try:
+                res = mod.fit(search_reps=search_reps, disp=False)
+            except (ValueError, np.linalg.LinAlgError) as exc:
+                raise DataError(f"Markov-switching fit failed: {exc}") from exc
     messages = tuple(str(w.message) for w in caught)
     names = list(res.model.param_names)
     params = np.asarray(res.params, dtype=np.float64)
+    if not np.all(np.isfinite(params)) or not np.all(
+        np.isfinite(res.filtered_marginal_probabilities)
+    ):
+        raise DataError("Markov-switching fit failed: non-finite estimates")
     sig2 = np.array([params[names.index(f"sigma2[{i}]")] for i in range(k_regimes)])
     const = np.array([params[names.index(f"const[{i}]")] for i in range(k_regimes)])
     order = np.argsort(sig2)
