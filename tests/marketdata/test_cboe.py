@@ -189,3 +189,14 @@ def test_fast_path_equals_the_reference_on_real_files(shared_chains_dir: Path) -
         ref = read_cboe_csv(shared_chains_dir / name, fast=False)
         pd.testing.assert_frame_equal(fast.quotes, ref.quotes)
         assert fast.spot == ref.spot and fast.as_of == ref.as_of
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import floorguard.domain.chains as chains_mod
+    import floorguard.marketdata.cboe as cboe_mod
+
+    for mod in (cboe_mod, chains_mod):
+        result = doctest.testmod(mod)
+        assert result.attempted >= 1 and result.failed == 0
