@@ -136,3 +136,46 @@ def test_quality_flags_report_stale_runs_and_gaps_from_history(settings: Any, tm
     kinds = {i["kind"] for i in out["quality"]["issues"]["FLAT"]}
     assert kinds == {"stale", "gap"}
     assert out["quality"]["stale_days"] == settings.stale_price_days
+
+
+def test_payoff_curve_follows_hull_capm_and_the_engines_worst_case(market_ctx: Any) -> None:
+    """Hull (8th ed., 17.4): V_T/V_0 - 1 = rT + beta (x + q_m T - rT) - q_p T (growth terms
+    compounded as the draft says); hedged = V_T + sum of leg intrinsics - premium.
+    Checked by hand at every grid point (1e-9 relative), and the curve's minimum
+    against the insurance engine's own ``worst_hedged_value`` (1e-9 relative)."""
+    import math
+
+    from floorguard.services.insurance import QuoteRequest, quote_policy
+    from floorguard.web._data import payoff_curve_payload
+
+    draft = quote_policy(market_ctx, _portfolio(), QuoteRequest(floor_pct=0.9, term_days=60)).to_dict()
+    out = payoff_curve_payload(draft)
+    a = draft["assumptions"]
+    T, r, qm, qp = a["t_years"], a["rate"], a["index_dividend_yield"], a["portfolio_dividend_yield"]
+
+    def growth(rate: float) -> float:
+        return math.expm1(rate * T) if a["compounding"] == "continuous" else rate * T
+
+    v0, beta, s0 = draft["portfolio_value"], draft["beta"], draft["underlying_level"]
+    for x, level, unhedged, hedged in zip(
+        out["index_returns"], out["index_levels"], out["unhedged"], out["hedged"], strict=True
+    ):
+        assert level == pytest.approx(s0 * (1 + x), rel=1e-12)
+        expected = v0 * (1 + growth(r) + beta * (x + growth(qm) - growth(r)) - growth(qp))
+        assert unhedged == pytest.approx(expected, rel=1e-9)
+        payoff = 0.0
+        for leg in draft["legs"]:
+            intrinsic = max(leg["strike"] - level, 0.0) if leg["kind"] == "put" else max(level - leg["strike"], 0.0)
+            payoff += (1 if leg["side"] == "long" else -1) * leg["contracts"] * leg["multiplier"] * intrinsic
+        assert hedged == pytest.approx(expected + payoff - draft["premium_net"], rel=1e-9)
+    # the put strike is on the grid, so the kink (the engine's worst case) is drawn exactly
+    assert min(out["hedged"]) == pytest.approx(draft["analytics"]["worst_hedged_value"], rel=1e-9)
+    assert out["floor_value"] == pytest.approx(0.9 * v0, rel=1e-12)
+
+
+def test_payoff_curve_refuses_a_draft_without_assumptions() -> None:
+    from floorguard.web._data import payoff_curve_payload
+
+    with pytest.raises(ValidationError) as exc:
+        payoff_curve_payload({"portfolio_value": 1.0})
+    assert exc.value.errors

@@ -1,6 +1,6 @@
 """JSON the dashboard needs that the public API does not shape for a page.
 
-Three routes, authenticated with the API's own bearer dependency:
+Four routes, authenticated with the API's own bearer dependency:
 
 * a stored portfolio valued position by position (price, source, as-of date,
   value, weight) with the data-quality flags of each market-priced symbol's
@@ -8,6 +8,9 @@ Three routes, authenticated with the API's own bearer dependency:
 * the admin overview: insured notional of live policies by index and by
   user against the configured limits, and the settlement runs (settlements
   grouped by the time they were made);
+* a draft's payoff diagram (portfolio value at expiry, unhedged and hedged,
+  against the index move), computed by the insurance engine's own
+  :func:`floorguard.domain.strategies.hedged_value_curve`;
 * the underwater (drawdown) curve of the portfolio's public sleeve held at
   today's weights over a window, the series behind the risk report's
   ``max_drawdown`` (the report itself carries only the summary).
@@ -22,7 +25,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 
 from floorguard.api.deps import AdminDep, CtxDep, UserDep
 from floorguard.core.risk import drawdown_series, simple_returns
@@ -31,7 +34,14 @@ from floorguard.marketdata import check_quality
 from floorguard.services import user_portfolios
 from floorguard.services.portfolios import value_portfolio
 
-__all__ = ["QUALITY_WINDOW_DAYS", "admin_overview", "drawdown_payload", "router", "valuation_payload"]
+__all__ = [
+    "QUALITY_WINDOW_DAYS",
+    "admin_overview",
+    "drawdown_payload",
+    "payoff_curve_payload",
+    "router",
+    "valuation_payload",
+]
 
 #: Calendar days of history checked for data-quality issues before each price.
 QUALITY_WINDOW_DAYS = 365
@@ -51,7 +61,8 @@ def valuation_payload(ctx: Any, portfolio: Any, today: dt.date | None = None) ->
     portfolio : floorguard.domain.portfolio.Portfolio
         A stored portfolio (its ``id`` is echoed back).
     today : datetime.date, optional
-        Reference date for the age of each price (defaults to today, UTC).
+        Reference date for the age of each price (default: the service clock's
+        date, :func:`floorguard.services.policies.now`).
 
     Returns
     -------
@@ -62,7 +73,10 @@ def valuation_payload(ctx: Any, portfolio: Any, today: dt.date | None = None) ->
         last :data:`QUALITY_WINDOW_DAYS` days of history, and ``"old_price"``
         when the price is older than ``settings.stale_price_days``).
     """
-    today = today or dt.datetime.now(dt.UTC).date()
+    if today is None:
+        from floorguard.services.policies import now
+
+        today = now(ctx).date()  # the service clock
     stale_days = int(ctx.settings.stale_price_days)
     valuation = value_portfolio(ctx, portfolio)
     out = valuation.to_dict()
@@ -258,3 +272,75 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
 def admin_overview_route(ctx: CtxDep, admin: AdminDep) -> dict[str, Any]:
     """Admins only (403 for investors)."""
     return admin_overview(ctx)
+
+
+def payoff_curve_payload(
+    draft_data: dict[str, Any], *, low: float = -0.40, high: float = 0.25, points: int = 131
+) -> dict[str, Any]:
+    """Portfolio value at expiry, unhedged and hedged, over a grid of index moves.
+
+    Parameters
+    ----------
+    draft_data : dict
+        ``PolicyDraft.to_dict()`` output (as the quote endpoint returns it).
+    low, high : float
+        Range of the option underlying's move to expiry (fractions).
+    points : int
+        Grid size.
+
+    Returns
+    -------
+    dict
+        ``index_returns``, ``index_levels``, ``unhedged``, ``hedged`` (dollars,
+        hedged net of the premium), all shape (points,), plus ``floor_value``.
+        The portfolio follows the index through the CAPM (Hull 8th ed. 17.4)
+        with the draft's own rate, dividend yields, term and compounding.
+    """
+    from floorguard.domain.policy import PolicyDraft
+    from floorguard.domain.strategies import MarketInputs, StrategyParams, hedged_value_curve
+
+    if not (-1.0 < low < high and points >= 2 and points <= 2001):
+        raise ValidationError.for_field("range", f"need -1 < low < high and 2..2001 points, got {low}, {high}, {points}")
+    draft = PolicyDraft.from_dict(draft_data)
+    a = draft.assumptions or {}
+    missing = [k for k in ("rate", "index_dividend_yield", "portfolio_dividend_yield", "t_years") if a.get(k) is None]
+    if missing:
+        raise ValidationError.for_field("draft.assumptions", f"missing {', '.join(missing)}")
+    if not draft.legs or draft.expiry is None or not (draft.underlying_level > 0):
+        raise ValidationError.for_field("draft", "needs legs, an expiry and the underlying level")
+    t_years = float(a["t_years"])
+    params = StrategyParams(
+        floor_pct=draft.floor_pct, portfolio_value=draft.portfolio_value, beta=draft.beta,
+        contracts=draft.put_leg.contracts if draft.put_leg else 0, rate=float(a["rate"]),
+        portfolio_dividend_yield=float(a["portfolio_dividend_yield"]),
+        index_dividend_yield=float(a["index_dividend_yield"]), t_years=t_years,
+        compounding=str(a.get("compounding") or "simple"),
+    )
+    market = MarketInputs(
+        underlying_symbol=draft.underlying_symbol, underlying_level=draft.underlying_level,
+        rate=float(a["rate"]), dividend_yield=float(a["index_dividend_yield"]), expiry=draft.expiry,
+        t_years=t_years, multiplier=draft.legs[0].multiplier,
+    )
+    # the strikes are on the grid, so every kink of the payoff is drawn exactly
+    kinks = [leg.strike / draft.underlying_level - 1.0 for leg in draft.legs]
+    moves = np.unique(np.concatenate([np.linspace(low, high, points), [k for k in kinks if low < k < high]]))
+    levels = draft.underlying_level * (1.0 + moves)
+    port, hedged = hedged_value_curve(draft.legs, levels, params, market, draft.premium_net)
+    return {
+        "index_returns": moves.tolist(),
+        "index_levels": levels.tolist(),
+        "unhedged": np.asarray(port, dtype=np.float64).tolist(),
+        "hedged": np.asarray(hedged, dtype=np.float64).tolist(),
+        "floor_value": draft.floor_value,
+        "underlying_symbol": draft.underlying_symbol,
+        "compounding": params.compounding,
+    }
+
+
+@router.post("/payoff-curve", summary="Payoff diagram of a draft (unhedged and hedged value at expiry)")
+def payoff_curve(
+    user: UserDep,
+    draft: Annotated[dict[str, Any], Body(embed=True, description="PolicyDraft JSON from /api/insurance/quote")],
+) -> dict[str, Any]:
+    """Pure computation on the posted draft; authenticated like every dashboard route."""
+    return payoff_curve_payload(draft)

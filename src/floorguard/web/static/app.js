@@ -222,8 +222,8 @@
     var base = {
       paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
       font: { color: text, family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12 },
-      margin: { l: 56, r: 16, t: 14, b: 44 },
-      legend: { orientation: "h", y: -0.2, font: { color: muted } },
+      margin: { l: 56, r: 16, t: 30, b: 44 },
+      legend: { orientation: "h", x: 0, y: 1.02, xanchor: "left", yanchor: "bottom", font: { color: muted }, bgcolor: "rgba(0,0,0,0)" },
       hoverlabel: { font: { family: "system-ui, sans-serif" } }
     };
     var out = Object.assign({}, base, layout || {});

@@ -33,49 +33,28 @@
   }
 
   // ---------------------------------------------------------------- payoff
-  // Portfolio value at expiry from the index level, Hull (8th ed.) section 17.4:
-  // R_p = r T + beta (x + q_m T - r T) - q_p T, with x the index price change.
-  function payoffCurve(d) {
-    var a = d.assumptions || {};
-    var T = (FG.isNum(d.term_days) ? d.term_days : 30) / 365;
-    var r = FG.isNum(a.rate) ? a.rate : (FG.isNum(a.risk_free_rate) ? a.risk_free_rate : 0);
-    var qm = FG.isNum(a.index_dividend_yield) ? a.index_dividend_yield : 0;
-    var qp = FG.isNum(a.portfolio_dividend_yield) ? a.portfolio_dividend_yield : 0;
-    var L0 = d.underlying_level, V0 = d.portfolio_value, beta = d.beta;
-    var premium = FG.isNum(d.premium_net) ? d.premium_net : 0;
-    var n = 121, xs = [], unhedged = [], hedged = [], floorLine = [];
-    for (var i = 0; i < n; i++) {
-      var x = -0.40 + 0.65 * i / (n - 1);             // index change from -40% to +25%
-      var L = L0 * (1 + x);
-      var Rp = r * T + beta * (x + qm * T - r * T) - qp * T;
-      var V = V0 * (1 + Rp);
-      var payoff = (d.legs || []).reduce(function (s, leg) {
-        var intrinsic = leg.kind === "put" ? Math.max(0, leg.strike - L) : Math.max(0, L - leg.strike);
-        return s + (leg.side === "short" ? -1 : 1) * intrinsic * leg.contracts * leg.multiplier;
-      }, 0);
-      xs.push(x * 100);
-      unhedged.push(V);
-      hedged.push(V + payoff - premium);
-      floorLine.push(d.floor_value || d.floor_pct * V0);
-    }
-    return { xs: xs, unhedged: unhedged, hedged: hedged, floor: floorLine };
-  }
-
+  // The curve comes from the insurance engine (hedged_value_curve) via /ui/api/payoff-curve.
   function renderPayoff(body, d) {
-    var c = payoffCurve(d);
-    body.appendChild(el("p", { class: "muted small" },
-      "Portfolio value at expiry against the index move, through the CAPM mapping (beta " + fmt.num(d.beta) +
-      "). Hedged value is net of the premium. ", FG.estimateTag("CAPM mapping: the portfolio's own moves around the index (basis risk) are not shown")));
-    var chart = el("div", { class: "chart", id: "payoff-chart" });
-    body.appendChild(chart);
-    FG.plot(chart, [
-      { x: c.xs, y: c.unhedged, name: "Unhedged", mode: "lines", line: { color: FG.palette.port, width: 2 } },
-      { x: c.xs, y: c.hedged, name: "Hedged (net of premium)", mode: "lines", line: { color: FG.palette.hedged, width: 3 } },
-      { x: c.xs, y: c.floor, name: "Floor " + fmt.pct(d.floor_pct, 0), mode: "lines", line: { color: FG.palette.floor, dash: "dash", width: 2 } }
-    ], {
-      xaxis: { title: { text: (d.index_symbol || "index") + " move to expiry (%)" }, ticksuffix: "%" },
-      yaxis: { title: { text: "portfolio value ($)" }, tickprefix: "$", separatethousands: true },
-      hovermode: "x unified"
+    return FG.api("/ui/api/payoff-curve", { method: "POST", body: { draft: d } }).then(function (c) {
+      var xs = c.index_returns.map(function (x) { return x * 100; });
+      var an = d.analytics || {};
+      body.appendChild(el("p", { class: "muted small" },
+        "Portfolio value at expiry against the move of " + c.underlying_symbol + ", through the CAPM (beta " + fmt.num(d.beta) +
+        "; Hull 17.4). Hedged value is net of the premium" + (an.floor_holds_net_of_premium === false ? "; net of the premium the worst case is " +
+        fmt.money(an.worst_hedged_value) + ", " + fmt.money(d.floor_value - an.worst_hedged_value) + " under the floor" : "") + ". ",
+        FG.estimateTag("CAPM mapping: the portfolio's own moves around the index (basis risk) are not shown")));
+      var chart = el("div", { class: "chart", id: "payoff-chart" });
+      body.appendChild(chart);
+      FG.plot(chart, [
+        { x: xs, y: c.unhedged, name: "Unhedged", mode: "lines", line: { color: FG.palette.port, width: 2 } },
+        { x: xs, y: c.hedged, name: "Hedged (net of premium)", mode: "lines", line: { color: FG.palette.hedged, width: 3 } },
+        { x: [xs[0], xs[xs.length - 1]], y: [c.floor_value, c.floor_value], name: "Floor " + fmt.pct(d.floor_pct, 0), mode: "lines",
+          line: { color: FG.palette.floor, dash: "dash", width: 2 }, hoverinfo: "skip" }
+      ], {
+        xaxis: { title: { text: c.underlying_symbol + " move to expiry (%)" }, ticksuffix: "%" },
+        yaxis: { title: { text: "portfolio value ($)" }, tickprefix: "$", separatethousands: true },
+        hovermode: "x unified"
+      });
     });
   }
 
@@ -193,7 +172,7 @@
         return shared.then(function (q) {
           if (seq !== state.seq) return;        // a newer quote superseded this one
           state.draft = q.draft; state.draftId = q.id; state.expiresAt = q.expiresAt;
-          fn(body, q.draft, q.id);
+          return fn(body, q.draft, q.id);
         });
       };
     }

@@ -92,7 +92,7 @@
       var pv = nav.map(function (n) { return pick(n, ["portfolio_value"]); });
       var hv = nav.map(function (n) { return pick(n, ["portfolio_value"], 0) + pick(n, ["hedge_value"], 0); });
       var fl = nav.map(function () { return floorValue; });
-      var mode = nav.length < 3 ? "lines+markers" : "lines";
+      var mode = nav.length <= 30 ? "lines+markers" : "lines";
       FG.plot(chart, [
         { x: ts, y: pv, name: "Portfolio", mode: mode, line: { color: FG.palette.port, width: 2 } },
         { x: ts, y: hv, name: "Hedged (portfolio + hedge value)", mode: mode, line: { color: FG.palette.hedged, width: 3 } },

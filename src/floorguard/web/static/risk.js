@@ -94,7 +94,7 @@
       { type: "bar", orientation: "h", name: "S&P 500" + (s.benchmark_as_of ? " (" + fmt.date(s.benchmark_as_of) + ")" : ""), y: ys,
         x: ys.map(function (k) { return (bench[k] || 0) * 100; }), marker: { color: FG.palette.bench },
         hovertemplate: "%{y}: %{x:.1f}%<extra>S&P 500</extra>" }
-    ], { barmode: "group", bargap: 0.25, xaxis: { ticksuffix: "%", title: { text: "weight (%)" } }, margin: { l: 160, r: 10, t: 6, b: 40 } });
+    ], { barmode: "group", bargap: 0.25, xaxis: { ticksuffix: "%", title: { text: "weight (%)" } }, margin: { l: 160, r: 10, t: 30, b: 40 } });
     var uncl = s.unclassified || [];
     var list = el("p", { class: "small", id: "unclassified" }, "Unclassified tickers: ");
     if (uncl.length) {
@@ -192,17 +192,21 @@
   }
 
   // ---------------------------------------------------------------- stress
+  // The report's scenarios unhedged and, when the portfolio has a live policy,
+  // hedged with its legs (the risk service's stress.hedge says which and how).
   function renderStress(body, data) {
     var st = data.risk.stress || {};
     var skip = skipBox(st);
     if (skip) { body.appendChild(skip); return; }
     var rows = [];
     ["historical", "market_shocks", "factor_shocks"].forEach(function (k) { if (Array.isArray(st[k])) rows = rows.concat(st[k]); });
-    var hedge = data.risk.hedge || st.hedge || null;
+    var hedge = st.hedge || null;
+    var pols = (hedge && hedge.policies) || [];
     setBadges("stress", [st.hedged ? FG.tag("hedge applied", "good") : FG.tag("no active hedge", null, "bind a policy to see hedged figures"), FG.estimateTag()]);
-    body.appendChild(el("p", { class: "small muted" }, st.hedged
-      ? "Hedged columns apply your active policy's payoff" + (hedge && hedge.policy_id ? " (policy #" + hedge.policy_id + ")" : "") + " to each scenario's market move."
-      : "You have no active policy: the hedged columns stay empty until you bind one on the Insurance page."));
+    body.appendChild(el("p", { class: "small muted", id: "stress-note" }, st.hedged
+      ? "Hedged columns add " + (pols.length ? pols.map(function (p) { return "policy #" + p.policy_id + " (" + String(p.strategy).replace(/_/g, " ") + ")"; }).join(", ") : "the given hedge") +
+        (hedge && hedge.definition ? ": " + hedge.definition + "." : ".")
+      : "This portfolio has no live policy: the hedged columns stay empty until you bind one on the Insurance page."));
     body.appendChild(FG.table([
       { label: "Scenario", fmt: function (x) { return el("span", { title: pick(x, ["details.description"], "") }, humanize(x.name)); } },
       { label: "Kind", fmt: function (x) { return FG.tag(String(x.kind).replace(/_/g, " "), x.kind === "historical" ? "info" : null); } },
@@ -215,6 +219,7 @@
       { label: "Market", num: true, fmt: function (x) { return fmt.signedPct(x.market_return, 1); } },
       { label: "Unhedged", num: true, fmt: function (x) { return fmt.signedPct(x.portfolio_return, 1); } },
       { label: "Unhedged P/L", num: true, fmt: function (x) { return fmt.money(x.pnl); } },
+      { label: "Hedge P/L", num: true, fmt: function (x) { return FG.isNum(x.hedge_pnl) ? fmt.money(x.hedge_pnl) : "–"; } },
       { label: "Hedged", num: true, fmt: function (x) { return FG.isNum(x.hedged_return) ? fmt.signedPct(x.hedged_return, 1) : "–"; } },
       { label: "Hedged P/L", num: true, fmt: function (x) { return FG.isNum(x.hedged_pnl) ? fmt.money(x.hedged_pnl) : "–"; } }
     ], rows, { id: "stress-table" }));
