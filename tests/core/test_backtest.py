@@ -6,7 +6,8 @@ References
   (CLL) methodologies: monthly 95 % puts (PPUT); quarterly 3-month 95 % puts
   and monthly 110 % calls (CLL), rolled at the monthly expiration (third
   Friday; the previous trading day on exchange holidays).
-- Option prices: ``floorguard.core.pricing.bsm_price`` (Hull-checked closed form).
+- Option prices: ``floorguard.core.pricing.bsm_price`` (Hull-checked closed form) off
+  ``floorguard.core.pricing.ModelSurface`` (recomputed independently per leg).
 - Running minimum of drifted Brownian motion (Shreve II, Cor. 7.2.2) checked
   against a fine-grid simulation (2 % tolerance; discrete monitoring bias).
 Reconciliation identities hold to 1e-9 relative.
@@ -24,11 +25,11 @@ import pytest
 from floorguard.core.backtest import (
     BacktestConfig,
     drawdown_band,
+    model_vol,
     monthly_expirations,
     run_backtest,
-    skew_vol,
 )
-from floorguard.core.pricing import bsm_price
+from floorguard.core.pricing import ModelSurface, bsm_price
 from floorguard.exceptions import ValidationError
 
 
@@ -98,7 +99,9 @@ def test_pput_rules_and_pricing(pput, spx):
     # 2000-01-21 precedes the bundled VIX: ATM = realised 21-day vol x 1.2, plus the smile
     hist = px.loc[: pd.Timestamp(first.open_date)].to_numpy()[-22:]
     atm = float(np.std(np.diff(np.log(hist)), ddof=1) * math.sqrt(252) * cfg.proxy_scale)
-    vol = atm + cfg.skew_slope * math.sqrt((1 / 12) / t) * math.log(first.strike / fwd)
+    vol = ModelSurface(atm_vol=atm, skew=cfg.surface_skew, curvature=cfg.surface_curvature).vol(
+        first.strike, t, fwd
+    )
     assert first.vol == pytest.approx(vol, rel=1e-9)
     assert first.price == pytest.approx(
         bsm_price("put", first.spot_open, first.strike, t, cfg.rate, vol, cfg.dividend_yield),
@@ -197,9 +200,17 @@ def test_drawdown_band_against_simulation():
     assert hi == pytest.approx(q[1], abs=0.002)
 
 
-def test_skew_vol_shape():
-    v = skew_vol(np.array([0.2]), 95.0, np.array([100.0]), np.array([1 / 12]), -0.6)
-    assert v[0] == pytest.approx(0.2 - 0.6 * math.log(0.95))
+def test_model_vol_equals_model_surface_per_day():
+    atm = np.array([0.12, 0.2, 0.45])
+    fwd = np.array([100.0, 102.0, 97.0])
+    t = np.array([10 / 365, 30 / 365, 91 / 365])
+    for strike in (90.0, 100.0, 115.0):
+        got = model_vol(atm, strike, fwd, t, skew=-0.8, curvature=0.4)
+        ref = [
+            ModelSurface(atm_vol=a, skew=-0.8, curvature=0.4).vol(strike, tt, f)
+            for a, f, tt in zip(atm, fwd, t, strict=True)
+        ]
+        np.testing.assert_allclose(got, ref, rtol=1e-12)
 
 
 def test_bad_inputs(spx):

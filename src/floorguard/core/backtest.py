@@ -14,9 +14,10 @@ grid), each held to expiry. A start between quarterly rolls buys a put to the
 next quarterly expiry.
 
 Differences from the published indices, stated plainly: options are priced
-with a model surface (Black–Scholes–Merton, ATM implied vol from VIX where
-the bundled VIX covers the day, otherwise realised 21-day vol × a proxy
-scale, with a log-moneyness skew), not at traded prices; settlement uses the
+with the model surface (Black–Scholes–Merton off
+``floorguard.core.pricing.ModelSurface``: ATM implied vol from VIX where the
+bundled VIX covers the day, otherwise realised 21-day vol × a proxy scale,
+with the surface's skew and curvature), not at traded prices; settlement uses the
 expiration-day close instead of the special opening quotation; the index is
 the price index (no dividend reinvestment); rates and dividend yield are
 constant assumptions. Every figure is an estimate, labelled with its pricing
@@ -47,9 +48,9 @@ __all__ = [
     "LegRecord",
     "PerformanceMetrics",
     "drawdown_band",
+    "model_vol",
     "monthly_expirations",
     "run_backtest",
-    "skew_vol",
 ]
 
 Strategy = Literal["pput", "collar"]
@@ -73,8 +74,9 @@ class BacktestConfig:
         missing (VIX/realised averages about 1.2 over long samples).
     proxy_window : int
         Days of realised vol for the proxy.
-    skew_slope : float
-        ``d vol / d ln(K/F)`` at one month; scaled by ``sqrt(1/12 / t)``.
+    surface_skew, surface_curvature : float
+        ``ModelSurface`` smile: d vol / d ln(K/F) and convexity at 30 days,
+        both scaled by ``sqrt(30/365 / t)``.
     level : float
         Confidence level of ES in the cost-efficiency KPI.
     band : (float, float)
@@ -88,7 +90,8 @@ class BacktestConfig:
     dividend_yield: float = 0.015
     proxy_scale: float = 1.2
     proxy_window: int = 21
-    skew_slope: float = -0.6
+    surface_skew: float = -0.8
+    surface_curvature: float = 0.4
     level: float = 0.95
     band: tuple[float, float] = (0.05, 0.95)
 
@@ -112,13 +115,34 @@ class BacktestConfig:
             raise ValidationError.for_field("band", "must be 0 < lo < hi < 1")
 
 
-def skew_vol(
-    atm: FloatArray, strike: float, forward: FloatArray, t_years: FloatArray, slope: float
+def model_vol(
+    atm: FloatArray,
+    strike: float,
+    forward: FloatArray,
+    t_years: FloatArray,
+    *,
+    skew: float = -0.8,
+    curvature: float = 0.4,
 ) -> FloatArray:
-    """Model smile: ``atm + slope · sqrt(1/12 / t) · ln(K/F)``, floored at 40 % of ATM."""
-    t = np.maximum(np.asarray(t_years, dtype=np.float64), 1.0 / 365.0)
-    v = atm + slope * np.sqrt((1.0 / 12.0) / t) * np.log(strike / forward)
-    return np.maximum(v, 0.4 * atm)
+    """``ModelSurface(atm_vol=atm, skew, curvature).vol(strike, t, forward)`` for many ATM levels.
+
+    ``ModelSurface`` (term slope 0) is ``max(atm + smile(k, t), min_vol)``
+    with a smile that does not depend on the ATM level, so the smile is
+    evaluated once on a unit-ATM surface and shifted by each day's ATM vol.
+
+    Parameters
+    ----------
+    atm : ndarray, shape (m,)
+        ATM implied vol per day (decimal).
+    strike : float
+    forward, t_years : ndarray, shape (m,)
+        Forward and remaining life (years, > 0) per day.
+    """
+    from floorguard.core.pricing import ModelSurface
+
+    unit = ModelSurface(atm_vol=1.0, skew=skew, curvature=curvature, min_vol=1e-12)
+    smile = np.asarray(unit.vol(np.full(np.shape(forward), strike), t_years, forward)) - 1.0
+    return np.maximum(np.asarray(atm, dtype=np.float64) + smile, ModelSurface(atm_vol=1.0).min_vol)
 
 
 def monthly_expirations(dates: Sequence[dt.date]) -> list[int]:
@@ -466,7 +490,14 @@ def run_backtest(
         if live.any():
             tl = tau[live]
             fwd = s[live] * np.exp((cfg.rate - cfg.dividend_yield) * tl)
-            vol = skew_vol(atm[pos][live], leg["strike"], fwd, tl, cfg.skew_slope)
+            vol = model_vol(
+                atm[pos][live],
+                leg["strike"],
+                fwd,
+                tl,
+                skew=cfg.surface_skew,
+                curvature=cfg.surface_curvature,
+            )
             outv[live] = bsm_price(
                 leg["kind"], s[live], leg["strike"], tl, cfg.rate, vol, cfg.dividend_yield
             )
@@ -543,8 +574,13 @@ def run_backtest(
             tau = (e_date - d).days / 365.0
             fwd = s * math.exp((cfg.rate - cfg.dividend_yield) * tau)
             leg["vol"] = float(
-                skew_vol(
-                    np.array([atm[r]]), strike, np.array([fwd]), np.array([tau]), cfg.skew_slope
+                model_vol(
+                    np.array([atm[r]]),
+                    strike,
+                    np.array([fwd]),
+                    np.array([tau]),
+                    skew=cfg.surface_skew,
+                    curvature=cfg.surface_curvature,
                 )[0]
             )
             leg["price"] = price
