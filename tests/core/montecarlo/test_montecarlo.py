@@ -437,3 +437,35 @@ def test_progress_callback():
         1, n_paths=2_500, chunk_size=1_000, progress=lambda done, total: seen.append((done, total))
     )
     assert seen == [(1_000, 2_500), (2_000, 2_500), (2_500, 2_500)]
+
+
+def test_scenario_off_model_surface_with_vol_response():
+    from floorguard.core.pricing import ModelSurface
+
+    surf = ModelSurface(atm_vol=0.18, skew=-0.8, curvature=0.4)
+    model = ReturnModel(mean=np.zeros(1), cov=np.array([[1.2e-4]]))
+    t = 0.25
+    legs = [OptionLeg("put", 3800.0, t, 10.0)]
+    res = run_scenario(
+        np.array([40_000.0]), model, custom_shock(-0.10, 1.5, 21), index=0, index_spot=4000.0,
+        legs=legs, surface=surf, rate=0.03, dividend_yield=0.01, n_paths=2_000, seed=1,
+    )  # fmt: skip
+    fwd = 4000.0 * math.exp(0.02 * t)
+    vol0 = surf.vol(3800.0, t, fwd)
+    assert res.hedge_premium == pytest.approx(
+        10 * bsm_price("put", 4000.0, 3800.0, t, 0.03, vol0, 0.01)
+    )
+    # value at the horizon: surface vol x multiplier + spot-vol response, BSM at the remaining life
+    from floorguard.core.montecarlo import reprice_legs
+
+    s_h = np.array([3600.0, 4000.0])
+    got = reprice_legs(
+        legs, s_h, 21 / 252, spot0=4000.0, surface=surf, rate=0.03, dividend_yield=0.01,
+        vol_multiplier=1.5, spot_vol_slope=-1.0,
+    )  # fmt: skip
+    tau = t - 21 / 252
+    f_h = s_h * math.exp(0.02 * tau)
+    v_h = np.asarray(surf.vol(3800.0, tau, f_h)) * 1.5 - np.log(s_h / 4000.0)
+    np.testing.assert_allclose(
+        got, 10 * bsm_price("put", s_h, 3800.0, tau, 0.03, v_h, 0.01), rtol=1e-12
+    )
