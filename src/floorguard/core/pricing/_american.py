@@ -106,7 +106,7 @@ def _regime(r: FloatArray, q: FloatArray) -> tuple[FloatArray, np.ndarray]:
     double = (r < 0.0) & (q < r)
     code[~single] = 1
     code[double] = 2
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # used only where single
         ratio = np.where(q > r, r / np.where(q > 0.0, q, 1.0), 1.0)
     x = np.where(single, np.minimum(1.0, ratio), x)
     return x, code

@@ -66,6 +66,24 @@ def _validate_bsm(
     return broadcast(kind=theta, spot=s, strike=k, t=tt, rate=r, vol=v, dividend=q)
 
 
+_CHUNK = 32768  # 1-D batches larger than this are processed block by block (cache-friendly)
+
+
+def _blocked(fn, arrays: tuple[FloatArray, ...]) -> dict[str, FloatArray]:
+    """Apply ``fn`` (arrays -> dict of arrays) block-wise along a 1-D batch."""
+    n = arrays[0].shape[0]
+    out_arrays: dict[str, FloatArray] | None = None
+    for start in range(0, n, _CHUNK):
+        sl = slice(start, start + _CHUNK)
+        part = fn(*(a[sl] for a in arrays))
+        if out_arrays is None:
+            out_arrays = {key: np.empty(n) for key in part}
+        for key, val in part.items():
+            out_arrays[key][sl] = val
+    assert out_arrays is not None
+    return out_arrays
+
+
 def _d1_d2(log_fk: FloatArray, stdev: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
     """d1, d2 and the mask ``stdev > 0``; degenerate entries get their limits."""
     pos = stdev > 0.0
@@ -134,8 +152,11 @@ def bsm_price(
     >>> round(bsm_price("put", 42, 40, 0.5, 0.10, 0.20), 2)
     0.81
     """
-    theta, s, k, t_, r, v, q = _validate_bsm(kind, spot, strike, t, rate, vol, dividend)
-    price = _bsm_price_arrays(theta, s, k, t_, r, v, q)
+    arrays = _validate_bsm(kind, spot, strike, t, rate, vol, dividend)
+    if arrays[0].ndim == 1 and arrays[0].size > _CHUNK:
+        price = _blocked(lambda *a: {"price": _bsm_price_arrays(*a)}, arrays)["price"]
+    else:
+        price = _bsm_price_arrays(*arrays)
     return out(price, all_scalar(kind, spot, strike, t, rate, vol, dividend))
 
 
@@ -203,8 +224,11 @@ def bsm_greeks(
     >>> round(g["theta"], 2), round(g["rho"], 2)
     (-4.31, 8.91)
     """
-    theta, s, k, t_, r, v, q = _validate_bsm(kind, spot, strike, t, rate, vol, dividend)
-    res = _bsm_greeks_arrays(theta, s, k, t_, r, v, q)
+    arrays = _validate_bsm(kind, spot, strike, t, rate, vol, dividend)
+    if arrays[0].ndim == 1 and arrays[0].size > _CHUNK:
+        res = _blocked(_bsm_greeks_arrays, arrays)
+    else:
+        res = _bsm_greeks_arrays(*arrays)
     scalar = all_scalar(kind, spot, strike, t, rate, vol, dividend)
     return {name: out(val, scalar) for name, val in res.items()}
 
