@@ -2,7 +2,7 @@
 // cost-against-coverage curve, and "Hedge now" with a confirmation step.
 (function () {
   "use strict";
-  var FG = window.FG, el = FG.el, fmt = FG.fmt;
+  var FG = window.FG, el = FG.el, fmt = FG.fmt, pick = FG.pick;
 
   var state = { draft: null, draftId: null, costKey: null, seq: 0 };
   var STRATEGY_NAMES = { protective_put: "Protective put", collar: "Collar", put_spread: "Put spread", tail_hedge: "Tail hedge" };
@@ -79,6 +79,16 @@
       src.source ? " · " + src.source : "", " · as of ", el("strong", null, src.as_of ? fmt.datetime(src.as_of) : "unknown"));
     body.appendChild(sourceLine);
     (d.warnings || []).forEach(function (w) { body.appendChild(el("div", { class: "notice" }, "\u26A0 " + w)); });
+    var cm = pick(d, ["assumptions.capm_mapping"], {}) || {};
+    var summary = FG.clear(FG.$("#builder-summary"));
+    summary.appendChild(el("h3", null, "What this buys"));
+    summary.appendChild(el("ul", null,
+      el("li", null, "A floor of " + fmt.money(d.floor_value) + " (" + fmt.pct(d.floor_pct, 0) + " of " + fmt.money(d.portfolio_value) + ") until " + fmt.date(d.expiry) + "."),
+      FG.isNum(an.floor_level) ? el("li", null, "Through the CAPM (beta " + fmt.num(d.beta) + ") the floor is " + d.underlying_symbol + " at " +
+        fmt.num(an.floor_level, 2) + ", " + fmt.signedPct(an.floor_level / d.underlying_level - 1, 1) + " from " + fmt.num(d.underlying_level, 2) + ".") : null,
+      FG.isNum(an.breakeven_return) ? el("li", null, "Breakeven: the index must rise " + fmt.signedPct(an.breakeven_return, 2) + " to pay back the premium.") : null,
+      FG.isNum(an.max_loss_pct) ? el("li", null, "Worst case with the hedge: a loss of " + fmt.pct(an.max_loss_pct, 1) + " (" + fmt.money(an.max_loss) + "), premium included.") : null,
+      cm && cm.method ? el("li", null, "Mapping: " + cm.method + ".") : null));
     var actions = el("div", { class: "form-row", style: "margin-top:10px" },
       el("button", { type: "button", class: "btn btn-primary", id: "hedge-now", disabled: id ? null : true, onclick: openBind }, "Hedge now…"),
       id ? el("span", { class: "muted small" }, "draft " + id) : el("span", { class: "muted small" }, "this draft has no id to bind"));
