@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.include_router(me.router)
     app.include_router(portfolios.router)
     app.include_router(insurance.router)
+    app.include_router(importlib.import_module("floorguard.api.routes.opportunities").router)
     app.include_router(analytics.router)
     app.include_router(admin.router)
     # The web dashboard (pages at "/", assets under "/static"). floorguard.web builds on
