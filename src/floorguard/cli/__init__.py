@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "_chain",
     "_risk",
     "_insurance",
+    "_opportunities",
 ]
 
 
