@@ -264,8 +264,9 @@ class VolSurface:
         square vol error of the fit in **vol points**, 1 = 0.01 of vol),
         ``max_abs_err`` (vol points), ``butterfly_ok`` and ``min_g``
         (Gatheral's g on the quoted k-range widened by 10 %), ``calendar_ok``
-        (total variance >= the previous expiry's where both are quoted),
-        ``params``.
+        (total variance >= the previous expiry's where both are quoted) and
+        ``calendar_max_dw`` (largest shortfall of total variance vs the
+        previous expiry there, 0 when ok), ``params``.
     skipped : list of dict
         Expiries not fitted (fewer than 5 usable quotes), with the reason.
     """
@@ -430,14 +431,15 @@ def fit_surface(
         k_chk = np.linspace(lo_k - pad, hi_k + pad, 201)
         g_vals = svi_butterfly_g(p, k_chk)
         cal_ok = True
+        cal_gap = 0.0
         if prev is not None:
             # calendar: on the k-range both slices cover
-            lo_c, hi_c = max(lo_k, prev[1]) - pad, min(hi_k, prev[2]) + pad
+            lo_c, hi_c = max(lo_k, prev[1]), min(hi_k, prev[2])
             if hi_c > lo_c:
                 kc = np.linspace(lo_c, hi_c, 201)
-                cal_ok = bool(
-                    np.all(svi_total_variance(p, kc) >= svi_total_variance(prev[0], kc) - _CAL_TOL)
-                )
+                gap = svi_total_variance(prev[0], kc) - svi_total_variance(p, kc)
+                cal_gap = float(max(np.max(gap), 0.0))
+                cal_ok = cal_gap <= _CAL_TOL
         prev = (p, lo_k, hi_k)
         surface.fit_report.append(
             {
@@ -451,6 +453,7 @@ def fit_surface(
                 "butterfly_ok": bool(np.min(g_vals) >= _G_TOL),
                 "min_g": float(np.min(g_vals)),
                 "calendar_ok": cal_ok,
+                "calendar_max_dw": cal_gap,
                 "params": p.to_dict(),
             }
         )
