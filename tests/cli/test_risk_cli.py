@@ -111,3 +111,12 @@ def test_bad_input_exits_2_with_one_line(env: Path, capsys: pytest.CaptureFixtur
         main(["risk", "betas", str(env), "--remedy", "lasso", "--json"])
     assert ex.value.code == 2
     assert "remedy" in capsys.readouterr().err
+    for argv in (["risk", str(env), "--start", "notadate", "--json"],
+                 ["risk", "betas", str(env), "--end", "2021-13-45", "--json"],
+                 ["risk", str(env), "--start", "2031-01-01", "--json"]):
+        with pytest.raises(SystemExit) as ex:
+            main(argv)
+        assert ex.value.code == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert ("must be a date" in err) or ("after the last market data" in err), err

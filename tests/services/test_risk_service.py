@@ -226,6 +226,10 @@ def test_bad_input(svc: RiskMetricsService, pf_file: Path) -> None:
         svc.report(pf_file, benchmark="FTSE")
     with pytest.raises(ValidationError, match="end"):
         svc.report(pf_file, end=dt.date(1980, 1, 1))
+    with pytest.raises(ValidationError, match="start: must be a date YYYY-MM-DD, got 'notadate'"):
+        svc.report(pf_file, start="notadate")
+    with pytest.raises(ValidationError, match="end: must be a date"):
+        svc.betas(pf_file, end="2021-13-45")
 
 
 def test_active_policy_hedge_is_applied_to_stresses(ctx: AppContext, svc: RiskMetricsService, pf_file: Path) -> None:

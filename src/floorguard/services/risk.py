@@ -211,6 +211,19 @@ def _date(x: Any) -> str | None:
     return str(x)
 
 
+def _as_timestamp(field: str, value: Any) -> pd.Timestamp | None:
+    """``value`` as a timestamp, or a ValidationError naming ``field`` (``None`` passes through)."""
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError.for_field(field, f"must be a date YYYY-MM-DD, got {value!r}") from exc
+    if ts is pd.NaT:
+        raise ValidationError.for_field(field, f"must be a date YYYY-MM-DD, got {value!r}")
+    return ts
+
+
 def _skip(reason: str, message: str, quality_flag: str = "failed") -> dict[str, Any]:
     return {"available": False, "skip_reason": reason, "quality_flag": quality_flag, "message": message}
 
@@ -295,8 +308,8 @@ class RiskMetricsService:
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
         m = rets[MARKET_SYMBOL].dropna()
         first, last = m.index[0], m.index[-1]
-        req_start = None if start is None else pd.Timestamp(start)
-        req_end = None if end is None else pd.Timestamp(end)
+        req_start = _as_timestamp("start", start)
+        req_end = _as_timestamp("end", end)
         if req_start is not None and req_end is not None and req_start >= req_end:
             raise ValidationError.for_field("start", f"must be before end ({req_start.date()} >= {req_end.date()})")
         if req_end is not None and req_end < first:
