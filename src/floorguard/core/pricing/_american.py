@@ -326,7 +326,9 @@ def _american_flat(
         for start in range(0, idx.size, chunk):
             sel = idx[start : start + chunk]
             res[sel] = _alo_put(ps[sel], pk[sel], t[sel], pr[sel], pq[sel], v[sel], x_ratio[sel], sch)
-    # never below the European value nor the intrinsic value
+    # never below the European value nor the intrinsic value (which is also the
+    # answer where a tree could not resolve the option: res NaN -> 0)
+    res = np.where(np.isnan(res), 0.0, res)
     intrinsic = np.maximum(theta * (s - k), 0.0)
     return np.maximum(res, np.maximum(euro_all, intrinsic))
 
@@ -518,7 +520,10 @@ def _american_iv(
         x = np.where(c0 == _OK, v0, 0.5 * (lo + hi))
         x = np.clip(x, lo + 0.01 * (hi - lo), hi)
         done = np.zeros(ok.size, dtype=bool)
-        for _ in range(40):
+        x_prev = np.full(ok.size, np.nan)
+        f_prev = np.full(ok.size, np.nan)
+        tol_f = 1e-13 * np.maximum(S, K)
+        for _ in range(60):
             act = np.flatnonzero(~done)
             if act.size == 0:
                 break
@@ -527,13 +532,23 @@ def _american_iv(
             f = pa - P[act]
             lo[act] = np.where(f < 0.0, xa, lo[act])
             hi[act] = np.where(f >= 0.0, xa, hi[act])
-            vega = _bsm_greeks_arrays(TH[act], S[act], K[act], T[act], R[act], xa, Q[act])["vega"]
+            # slope: secant through the previous point when it is usable (the American vega
+            # can be far below the European one deep in the money), else the European vega
             with np.errstate(divide="ignore", invalid="ignore"):
-                xn = xa - f / vega
+                secant = (f - f_prev[act]) / (xa - x_prev[act])
+            vega_eu = _bsm_greeks_arrays(TH[act], S[act], K[act], T[act], R[act], xa, Q[act])["vega"]
+            slope = np.where(np.isfinite(secant) & (secant > 0.0), secant, vega_eu)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xn = xa - f / slope
             bad = ~np.isfinite(xn) | (xn <= lo[act]) | (xn >= hi[act])
             xn = np.where(bad, 0.5 * (lo[act] + hi[act]), xn)
-            conv = (np.abs(xn - xa) <= 1e-10 * np.maximum(xa, 1e-3)) | (np.abs(f) <= 1e-13 * np.maximum(S[act], K[act]))
-            x[act] = np.where(conv & (np.abs(f) <= 1e-13 * np.maximum(S[act], K[act])), xa, xn)
+            x_prev[act] = xa
+            f_prev[act] = f
+            exact = np.abs(f) <= tol_f[act]
+            conv = exact | (np.abs(xn - xa) <= 1e-10 * np.maximum(xa, 1e-3)) | (
+                hi[act] - lo[act] <= 1e-10 * np.maximum(xa, 1e-3)
+            )
+            x[act] = np.where(exact, xa, xn)
             done[act] = conv
         v_ok = np.where(done, x, np.nan)
         sub = cw[ok]

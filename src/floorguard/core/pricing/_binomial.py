@@ -47,7 +47,8 @@ def lr_tree(
     Returns
     -------
     ndarray
-        Prices, shape (m,).
+        Prices, shape (m,); NaN where the option is too far from the strike
+        for the tree (Peizer–Pratt probability rounds to 0 or 1).
     """
     n = int(steps) | 1
     dt = t / n
@@ -56,6 +57,11 @@ def lr_tree(
     d2 = d1 - stdev
     p = _peizer_pratt(d2, n)
     pp = _peizer_pratt(d1, n)
+    # a tree cannot resolve options many standard deviations from the strike
+    # (p rounds to 0 or 1): those come back as NaN for the caller to replace
+    degenerate = ~((p > 1e-10) & (p < 1.0 - 1e-10) & (pp > 1e-10) & (pp < 1.0 - 1e-10))
+    p = np.where(degenerate, 0.5, p)
+    pp = np.where(degenerate, 0.5, pp)
     growth = np.exp((r - q) * dt)
     up = growth * pp / p
     down = (growth - p * up) / (1.0 - p)
@@ -68,11 +74,13 @@ def lr_tree(
     th = theta[:, None]
     kk = k[:, None]
     j = np.arange(n + 1, dtype=np.float64)[None, :]
-    values = np.maximum(th * (np.exp(log_s + j * log_u + (n - j) * log_d) - kk), 0.0)
-    for i in range(n - 1, -1, -1):
-        values = pu * values[:, 1 : i + 2] + pd * values[:, : i + 1]
-        if american:
-            jj = j[:, : i + 1]
-            exercise = th * (np.exp(log_s + jj * log_u + (i - jj) * log_d) - kk)
-            np.maximum(values, exercise, out=values)
-    return values[:, 0]
+    # extreme nodes may overflow to inf: a put's payoff there is 0 (max with -inf)
+    with np.errstate(over="ignore"):
+        values = np.maximum(th * (np.exp(log_s + j * log_u + (n - j) * log_d) - kk), 0.0)
+        for i in range(n - 1, -1, -1):
+            values = pu * values[:, 1 : i + 2] + pd * values[:, : i + 1]
+            if american:
+                jj = j[:, : i + 1]
+                exercise = th * (np.exp(log_s + jj * log_u + (i - jj) * log_d) - kk)
+                np.maximum(values, exercise, out=values)
+    return np.where(degenerate, np.nan, values[:, 0])
