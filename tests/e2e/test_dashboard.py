@@ -382,6 +382,13 @@ def test_opportunities_page_runs_a_scenario(
     )
     assert "Severe" in page.locator("#scenario-chart").inner_text()
     shot(page, "08-opportunities")
+    # "Hedge now" on the top-ranked hedge: the engine quotes a draft, the dialog shows it, bind
+    page.locator('#ranked-table button.hedge-now[data-rank="1"]').click()
+    page.locator("#bind-dialog").wait_for(state="visible", timeout=60_000)
+    assert page.locator("#confirm-legs tbody tr").count() >= 1
+    page.click("#bind-confirm")
+    page.locator("#bind-ok").wait_for(timeout=60_000)
+    assert page.locator("#bound-policy-link").get_attribute("href").startswith("/policies/")
 
 
 def test_admin_sees_every_policy_and_exposure(page_as: Any, bound_policy: dict[str, Any], shot: Any) -> None:

@@ -146,6 +146,11 @@
       var s = Math.abs(v).toLocaleString("en-US", { minimumFractionDigits: d === undefined ? 0 : d, maximumFractionDigits: d === undefined ? 0 : d });
       return (v < 0 ? "−$" : "$") + s;
     },
+    kmoney: function (v) {
+      if (!isNum(v)) return "–";
+      var a = Math.abs(v), s = a >= 1e6 ? (a / 1e6).toFixed(2) + "M" : (a >= 1e3 ? (a / 1e3).toFixed(1) + "k" : a.toFixed(0));
+      return (v < 0 ? "−$" : "$") + s;
+    },
     pct: function (v, d) { return isNum(v) ? (v * 100).toFixed(d === undefined ? 1 : d) + "%" : "–"; },
     signedPct: function (v, d) { return isNum(v) ? (v >= 0 ? "+" : "−") + Math.abs(v * 100).toFixed(d === undefined ? 1 : d) + "%" : "–"; },
     date: function (v) { if (!v) return "–"; var s = String(v); return s.length >= 10 ? s.slice(0, 10) : s; },

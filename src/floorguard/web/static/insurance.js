@@ -5,7 +5,6 @@
   var FG = window.FG, el = FG.el, fmt = FG.fmt, pick = FG.pick;
 
   var state = { draft: null, draftId: null, costKey: null, seq: 0 };
-  var STRATEGY_NAMES = { protective_put: "Protective put", collar: "Collar", put_spread: "Put spread", tail_hedge: "Tail hedge" };
 
   function params() {
     var p = {
@@ -95,25 +94,8 @@
     body.appendChild(actions);
   }
 
-  function legRows(d) {
-    return (d.legs || []).map(function (leg) { return leg; });
-  }
-  function legsTable(d, id) {
-    return FG.table([
-      { label: "Side", fmt: function (l) { return FG.tag(l.side, l.side === "long" ? "info" : "warn"); } },
-      { label: "Kind", key: "kind" },
-      { label: "Strike", num: true, fmt: function (l) { return fmt.num(l.strike, l.strike % 1 ? 2 : 0); } },
-      { label: "Expiry", fmt: function (l) { return fmt.date(l.expiry); } },
-      { label: "Contracts", num: true, fmt: function (l) { return fmt.int(l.contracts); } },
-      { label: "Bid", num: true, fmt: function (l) { return fmt.num(l.bid); } },
-      { label: "Ask", num: true, fmt: function (l) { return fmt.num(l.ask); } },
-      { label: "Price", num: true, title: "execution estimate: ask to buy, bid to sell", fmt: function (l) { return fmt.num(l.price); } },
-      { label: "Premium", num: true, fmt: function (l) { return fmt.money((l.side === "short" ? -1 : 1) * l.premium); } },
-      { label: "IV", num: true, fmt: function (l) { return fmt.pct(l.iv, 1); } }
-    ], legRows(d), { id: id });
-  }
   function renderLegs(body, d) {
-    body.appendChild(legsTable(d, "legs-table"));
+    body.appendChild(FG.legsTable(d, "legs-table"));
     var reasons = (d.legs || []).filter(function (l) { return l.strike_reason; });
     if (reasons.length) {
       body.appendChild(el("h3", null, "Why these strikes"));
@@ -196,48 +178,8 @@
     }, function () { /* errors are shown in the panels */ });
   }
 
-  // ---------------------------------------------------------------- bind
-  function newKey() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return "k-" + Date.now() + "-" + Math.random().toString(16).slice(2);
-  }
-  var bindKey = null;
   function openBind() {
-    var d = state.draft;
-    if (!d || !state.draftId) return;
-    bindKey = newKey();
-    var body = FG.clear(FG.$("#bind-body"));
-    var src = d.pricing_source || {};
-    body.appendChild(el("p", null, STRATEGY_NAMES[d.strategy] || d.strategy, " on ", el("strong", null, d.underlying_symbol || d.index_symbol),
-      ", floor ", el("strong", null, fmt.pct(d.floor_pct, 0)), " (" + fmt.money(d.floor_value) + ") until ", el("strong", null, fmt.date(d.end_utc)), "."));
-    body.appendChild(legsTable(d, "confirm-legs"));
-    body.appendChild(el("div", { class: "kpis", style: "margin-top:10px" },
-      FG.kpi("Net premium", fmt.money(d.premium_net), fmt.pct((d.analytics || {}).premium_pct, 2) + " of value", { id: "confirm-premium" }),
-      FG.kpi("Pricing", src.synthetic ? "synthetic" : "real chain", src.as_of ? "as of " + fmt.datetime(src.as_of) : null)));
-    body.appendChild(el("p", { class: "small muted" },
-      "These are the final prices: the orders are placed at them, and the bind is refused if the market has moved beyond the slippage tolerance. ",
-      state.expiresAt ? "The draft expires at " + fmt.datetime(state.expiresAt) + "." : ""));
-    body.appendChild(el("div", { id: "bind-status" }));
-    FG.$("#bind-confirm").disabled = false;
-    FG.$("#bind-dialog").showModal();
-  }
-  function confirmBind() {
-    var status = FG.clear(FG.$("#bind-status"));
-    var btn = FG.$("#bind-confirm");
-    btn.disabled = true;
-    status.appendChild(el("div", { class: "loading" }, el("span", { class: "spinner" }), "Placing orders…"));
-    FG.api("/api/insurance/bind", { method: "POST", body: { draft_id: state.draftId }, headers: { "Idempotency-Key": bindKey } })
-      .then(function (resp) {
-        var policy = resp.policy || resp;
-        var pid = policy.id || policy.policy_id;
-        FG.clear(status).appendChild(el("div", { class: "notice", id: "bind-ok" },
-          "Bound: policy ", el("a", { href: "/policies/" + encodeURIComponent(pid), id: "bound-policy-link" }, "#" + pid),
-          " is " + (policy.status || "active") + "."));
-        FG.$("#bind-cancel").textContent = "Close";
-      }, function (err) {
-        FG.clear(status).appendChild(FG.errorBox(err, confirmBind));
-        btn.disabled = false;
-      });
+    if (state.draft && state.draftId) FG.openBind(state.draft, state.draftId, state.expiresAt);
   }
 
   // ---------------------------------------------------------------- wiring
@@ -258,8 +200,6 @@
     [floor, cap].forEach(function (n) { n.addEventListener("input", sync); n.addEventListener("change", changed); });
     [strat, term].forEach(function (n) { n.addEventListener("change", changed); });
     FG.$("#quote-form").addEventListener("submit", function (ev) { ev.preventDefault(); window.clearTimeout(timer); runQuote(); });
-    FG.$("#bind-cancel").addEventListener("click", function () { FG.$("#bind-dialog").close(); });
-    FG.$("#bind-confirm").addEventListener("click", confirmBind);
     sync();
     runQuote();
     FG.onPortfolioChange(function () { state.costKey = null; runQuote(); });
