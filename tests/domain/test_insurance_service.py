@@ -17,7 +17,7 @@ import pytest
 from floorguard.config import Settings
 from floorguard.domain.hedging import floor_to_index_level
 from floorguard.domain.policy import PolicyDraft
-from floorguard.domain.portfolio import Position
+from floorguard.domain.portfolio import Portfolio, Position
 from floorguard.exceptions import QuoteRefusedError, ValidationError
 from floorguard.services.context import AppContext
 from floorguard.services.insurance import QuoteRequest, multi_index_for_portfolio, quote_policy, settle_draft
@@ -67,10 +67,17 @@ def test_protective_put_on_real_spx_chain(ctx: AppContext, portfolio_file: Path,
     assert {p["symbol"]: p["price_source"] for p in val["positions"]}["AAPL"] == "bundled"
     # beta: exposure-weighted, regression for stocks (provenance), provided for the custom fund
     pos = d.metadata["beta"]["positions"]
-    assert pos["AAPL"]["source"] == "single_factor" and pos["AAPL"]["observations"] > 500
-    # the multi-factor regression on the style ETFs was tried first; the provenance says why it fell back
-    assert d.metadata["beta"]["history"]["factors"] == ["market", "MTUM", "QUAL", "SIZE", "USMV", "VLUE"]
-    assert "multivariate" in pos["AAPL"]["note"]
+    assert pos["AAPL"]["observations"] > 500
+    # the multi-factor regression runs on the risk service's long-short factors (ETF minus market),
+    # so the hedge uses exactly the market beta of the risk report (same window, same hybrid path)
+    assert d.metadata["beta"]["history"]["factors"] == ["market", "size", "value", "momentum", "quality",
+                                                        "low_volatility"]
+    from floorguard.services.risk import RiskMetricsService
+
+    rb = RiskMetricsService(ctx).betas(Portfolio("aapl", (Position("AAPL", 1.0),)))
+    ref = {r["symbol"]: r for r in rb["positions"]}["AAPL"]
+    assert pos["AAPL"]["source"] == ref["path"] == "multivariate"
+    assert pos["AAPL"]["beta"] == pytest.approx(ref["beta"], abs=1e-12)
     assert pos["CUSTOMFUND"]["source"] == "provided"
     assert d.beta == pytest.approx(sum(p["weight"] * p["beta"] for p in pos.values()), rel=1e-12)
     # expiry: the first listed on/after 2022-02-05 (New York) + 30 days is 2022-03-07, whose SPXW

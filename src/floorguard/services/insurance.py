@@ -277,12 +277,21 @@ def _regression_betas(
 
 
 def _factor_returns(ctx: AppContext, returns: pd.DataFrame, index: str) -> pd.DataFrame | None:
-    """Style-factor ETF returns (plus the index as ``market``) over the beta window, when all are known.
+    """Factor returns over the beta window, built as the risk service builds them.
 
-    The multi-factor regression is tried first (the seed's "robust multi-factor
-    beta"); the risk layer falls back to the single-factor beta, saying why,
-    when the factors are collinear with the market or missing.
+    ``market`` is the hedge index's return; each style factor is its iShares
+    MSCI USA factor ETF's return minus the market's (long-short), as in
+    :func:`floorguard.services.risk.etf_factor_returns`, so the hedge uses the
+    same hybrid market beta as the risk report. Raw ETF returns would be
+    collinear with the market (each ETF holds mostly the market) and would
+    always force the single-factor fallback. The multi-factor regression is
+    tried first (the seed's "robust multi-factor beta"); the risk layer falls
+    back to the single-factor beta, saying why, when the factors are poor or
+    missing. ``None`` when the ETFs do not cover the window.
     """
+    from floorguard.services.risk import FACTOR_ETFS as STYLE_ETFS
+    from floorguard.services.risk import etf_factor_returns
+
     market = ctx.market_data()
     try:
         for sym in FACTOR_ETFS:
@@ -294,7 +303,8 @@ def _factor_returns(ctx: AppContext, returns: pd.DataFrame, index: str) -> pd.Da
     fr = closes.pct_change(fill_method=None).reindex(returns.index)
     if fr.isna().mean().max() > 0.05:
         return None  # the factors do not cover the window
-    return pd.concat([returns[index].rename("market"), fr], axis=1).dropna()
+    factors = etf_factor_returns(returns[index], fr[[STYLE_ETFS[name] for name in STYLE_ETFS]])
+    return factors.dropna()
 
 
 def _index_level(ctx: AppContext, index: str, request: QuoteRequest, as_of: dt.datetime) -> tuple[float, dict[str, Any], list[str]]:
