@@ -550,8 +550,9 @@ def _signals(ctx: AppContext, req: OpportunityRequest, positions: Sequence[Posit
     syms = sorted({p.symbol for p in positions if p.asset_type not in ("cash", "private", "custom")})
     corr_current, corr_high, corr_jump, disp_flag = None, False, False, False
     try:
-        hist = ctx.market_data().price_history(syms, end=as_of).dropna(how="any").iloc[-(COV_WINDOW + 1):]
-        if hist.shape[1] >= 2 and hist.shape[0] > 130:
+        hist = (ctx.market_data().price_history(syms, end=as_of).dropna(how="any").iloc[-(COV_WINDOW + 1):]
+                if len(syms) >= 2 else None)
+        if hist is not None and hist.shape[0] > 130:
             hr = np.diff(np.log(hist.to_numpy(dtype=np.float64)), axis=0)
             cr = correlation_regime(hr, 63)
             corr_current, corr_high = cr.current, cr.high_correlation
@@ -769,6 +770,8 @@ def opportunities(
     req.validate()
     prog = progress or _noop
     positions, name, pid = _resolve(ctx, portfolio)
+    if all(p.asset_type in ("cash", "private", "custom") for p in positions):
+        raise ValidationError.for_field("positions", "no position has market data to simulate (only cash/private)")
     c = _signals(ctx, req, positions, prog)
     warnings = list(c.warnings)
     pm = _portfolio_model(ctx, positions, c.as_of, c.closes)
