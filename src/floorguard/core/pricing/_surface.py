@@ -131,8 +131,16 @@ def _moments(
     }
 
 
-def _solve_inner(mo: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Best (a, d, c) for each (m, sigma) with c >= 0, |d| <= c, min w >= 0; and the objective."""
+def _solve_inner(
+    mo: dict[str, FloatArray], sig: FloatArray
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Best (a, d, c) for each (m, sigma) and the objective.
+
+    With ``c = b sigma`` and ``d = b rho sigma``: c >= 0, |d| <= c (|rho| <= 1),
+    c + |d| <= 2 sigma (Lee's moment bound on the wings, b (1 + |rho|) <= 2)
+    and min w = a + sqrt(c^2 - d^2) >= 0. An unconstrained optimum outside
+    that set is projected onto it and ``a`` re-fitted.
+    """
     s1, sy, sz = mo["s1"], mo["sy"], mo["sz"]
     syy, szz, syz = mo["syy"], mo["szz"], mo["syz"]
     sv, syv, szv = mo["sv"], mo["syv"], mo["szv"]
@@ -151,6 +159,12 @@ def _solve_inner(mo: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray, Flo
     infeasible = (c < 0.0) | (np.abs(d) > c)
     c = np.maximum(c, 0.0)
     d = np.clip(d, -c, c)
+    excess = (c + np.abs(d)) / (2.0 * sig)
+    over = excess > 1.0
+    infeasible |= over
+    scale = np.where(over, 1.0 / np.where(over, excess, 1.0), 1.0)
+    c = c * scale
+    d = d * scale
     a = np.where(infeasible, (sv - d * sy - c * sz) / s1, a)
     a = np.maximum(a, -np.sqrt(np.maximum(c * c - d * d, 0.0)))
     obj = (
@@ -185,7 +199,7 @@ def _fit_groups(
         y = (k[None, :] - m_grid[:, grp]) / sig_grid[:, grp]
         z = np.sqrt(y * y + 1.0)
         mo = _moments(y, z, v[None, :], wt[None, :], starts)
-        a, d, c, obj = _solve_inner(mo)
+        a, d, c, obj = _solve_inner(mo, sig_grid)
         # butterfly penalty: Gatheral's g on the quoted k-range of each expiry
         min_g = _min_g(a, d, c, m_grid, sig_grid, kg)
         obj = obj + 100.0 * mo["svv"] * np.maximum(-min_g, 0.0)
@@ -204,7 +218,7 @@ def _fit_groups(
     y = (k - best_m[grp]) / sig[grp]
     z = np.sqrt(y * y + 1.0)
     mo = _moments(y[None, :], z[None, :], v[None, :], wt[None, :], starts)
-    a, d, c, _ = _solve_inner(mo)
+    a, d, c, _ = _solve_inner(mo, sig[None, :])
     params = []
     for g in range(n_groups):
         cg = float(c[0, g])
