@@ -184,3 +184,29 @@ def test_bad_method_and_scheme() -> None:
         american_price("put", 100, 100, 1, 0.05, 0.2, method="monte-carlo")
     with pytest.raises(ValidationError):
         american_price("put", 100, 100, 1, 0.05, 0.2, scheme="ultra")
+
+
+def test_extreme_inputs_are_finite_and_bounded() -> None:
+    """Wide random inputs (spot 0.01..1e5, |ln K/S| <= 5, t up to 50 y, vol up to 10, rates
+    -10 %..50 %): finite, >= European and intrinsic, no warnings (pytest turns them into errors);
+    American IV either inverts (price round trip) or gives a reason code."""
+    from floorguard.core.pricing import implied_vol_details
+
+    rng = np.random.default_rng(3)
+    n = 300
+    kind = rng.choice(["call", "put"], n)
+    s = 10 ** rng.uniform(-2, 5, n)
+    k = s * np.exp(rng.uniform(-5, 5, n))
+    t = np.where(rng.random(n) < 0.1, 0.0, 10 ** rng.uniform(-5, 1.7, n))
+    r = rng.uniform(-0.1, 0.5, n)
+    q = rng.uniform(-0.1, 0.5, n)
+    v = np.where(rng.random(n) < 0.1, 0.0, 10 ** rng.uniform(-4, 1, n))
+    am = american_price(kind, s, k, t, r, v, q)
+    eu = bsm_price(kind, s, k, t, r, v, q)
+    assert np.all(np.isfinite(am)) and np.all(am >= eu)
+    assert np.all(am >= np.maximum(np.where(kind == "call", s - k, k - s), 0.0))
+    res = implied_vol_details(am, kind, s, k, t, r, q, style="american")
+    assert "not_converged" not in set(res.reason)
+    ok = res.reason == "ok"
+    back = american_price(kind[ok], s[ok], k[ok], t[ok], r[ok], res.vol[ok], q[ok])
+    assert np.all(np.abs(back - am[ok]) <= 1e-9 * np.maximum(s[ok], k[ok]))
