@@ -55,6 +55,10 @@ class Settings(BaseSettings):
 
     # --- insurance -----------------------------------------------------------
     default_index: str = "SPX"
+    #: A user's contracts JSON file (format of the bundled ``data/contracts.json``):
+    #: its entries extend the bundled specifications and replace those of the same
+    #: symbol. A command's ``--contracts`` option takes precedence.
+    contracts_path: Path | None = None
     max_spread_pct: float = 0.25
     min_open_interest: int = 10
     min_volume: int = 0

@@ -30,8 +30,12 @@ ContractsOpt = Annotated[
 
 
 def _read(path: Path, contracts: Path | None = None) -> Any:
+    """Read a chain; ``--contracts`` wins over ``FLOORGUARD_CONTRACTS_PATH``."""
+    from floorguard.cli._data import make_context
     from floorguard.marketdata.cboe import read_cboe_csv
 
+    if contracts is None:
+        contracts = make_context().settings.contracts_path  # the context builds nothing: no close needed
     return read_cboe_csv(path, contracts_path=contracts)
 
 

@@ -60,6 +60,14 @@ def _render_payoff(data: dict[str, Any]) -> None:
     console.print(t)
 
 
+#: A user's contracts file; takes precedence over FLOORGUARD_CONTRACTS_PATH.
+ContractsOpt = Annotated[
+    Path | None,
+    typer.Option("--contracts", help="Your contracts JSON file, extending/overriding the bundled specifications "
+                 "(default: FLOORGUARD_CONTRACTS_PATH)."),
+]
+
+
 def register(app: typer.Typer) -> None:
     """Add the insurance commands to ``app``."""
 
@@ -91,6 +99,7 @@ def register(app: typer.Typer) -> None:
         tail_budget: Annotated[float, typer.Option(
             "--tail-budget", help="Tail hedge premium budget, fraction of the portfolio.")] = 0.005,
         vol: Annotated[float | None, typer.Option("--vol", help="ATM vol of the synthetic surface.")] = None,
+        contracts: ContractsOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Quote a portfolio-insurance policy draft."""
@@ -102,7 +111,7 @@ def register(app: typer.Typer) -> None:
             chain_path=chain, beta=beta, index_level=index_level, rate=rate, dividend_yield=dividend_yield,
             portfolio_dividend_yield=portfolio_dividend_yield, multiplier=multiplier, cap=cap,
             coverage=coverage, notional_mode=notional, rounding=rounding,  # type: ignore[arg-type]
-            lower_floor_pct=lower_floor, tail_budget_pct=tail_budget, vol=vol,
+            lower_floor_pct=lower_floor, tail_budget_pct=tail_budget, vol=vol, contracts_path=contracts,
         )
         ctx = make_context()
         try:
@@ -121,6 +130,7 @@ def register(app: typer.Typer) -> None:
         vol: Annotated[float | None, typer.Option("--vol", help="ATM vol of the synthetic surface.")] = None,
         cap: Annotated[float | None, typer.Option("--cap", help="Collar upside cap; omit for zero-cost.")] = None,
         tail_budget: Annotated[float, typer.Option("--tail-budget", help="Tail hedge budget.")] = 0.005,
+        contracts: ContractsOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Compare the four strategy families (seed 20.3 table: premium, coverage, breakeven, score)."""
@@ -128,7 +138,7 @@ def register(app: typer.Typer) -> None:
         from floorguard.services.insurance import QuoteRequest, compare_strategies
 
         req = QuoteRequest(floor_pct=floor, term_days=term_days, chain_path=chain, index_level=index_level,
-                           vol=vol, cap=cap, tail_budget_pct=tail_budget)
+                           vol=vol, cap=cap, tail_budget_pct=tail_budget, contracts_path=contracts)
         ctx = make_context()
         try:
             rows = compare_strategies(ctx, portfolio, req)
@@ -182,12 +192,19 @@ def register(app: typer.Typer) -> None:
     def unwind(
         draft: Annotated[Path, typer.Argument(help="Draft JSON (from 'floorguard quote --json').")],
         chain: Annotated[Path, typer.Option("--chain", help="CBOE CSV with the current quotes.")],
+        contracts: ContractsOpt = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Early termination: proceeds of closing the hedge (long legs at the bid, short at the ask)."""
-        from floorguard.services.insurance import load_draft, unwind_draft
+        from floorguard.cli._data import make_context
+        from floorguard.services.insurance import contracts_path_for, load_draft, unwind_draft
 
-        res = unwind_draft(load_draft(draft), chain)
+        ctx = make_context()
+        try:
+            contracts_file = contracts_path_for(ctx, contracts)
+        finally:
+            ctx.close()
+        res = unwind_draft(load_draft(draft), chain, contracts_file)
 
         def render(d: dict[str, Any]) -> None:
             console.print(f"unwind proceeds {_money(d['proceeds'])} (at the mid {_money(d['proceeds_mid'])}); "

@@ -61,6 +61,7 @@ __all__ = [
     "QuoteRequest",
     "chain_quotes_for_draft",
     "compare_strategies",
+    "contracts_path_for",
     "load_draft",
     "mark_draft",
     "multi_index_for_portfolio",
@@ -133,6 +134,9 @@ class QuoteRequest:
         Quote time for a synthetic chain (default: now, UTC).
     compounding : {"continuous", "simple"}
         Compounding of the CAPM floor mapping (Hull's table uses simple).
+    contracts_path : Path or None
+        A contracts JSON file extending/overriding the bundled specifications;
+        takes precedence over ``Settings.contracts_path`` (the CLI ``--contracts``).
     """
 
     floor_pct: float
@@ -156,6 +160,7 @@ class QuoteRequest:
     vol: float | None = None
     as_of: dt.datetime | None = None
     compounding: Literal["continuous", "simple"] = "continuous"
+    contracts_path: Path | None = None
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` naming every bad field."""
@@ -360,16 +365,29 @@ def _pm_quotes(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None]:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_chain_cached(path: str, mtime_ns: int, size: int) -> Any:
+def _read_chain_cached(path: str, mtime_ns: int, size: int, contracts: str | None, contracts_mtime_ns: int) -> Any:
     from floorguard.marketdata.cboe import read_cboe_csv
 
-    return read_cboe_csv(path)
+    return read_cboe_csv(path, contracts_path=contracts)
 
 
-def _read_chain(path: Path) -> Any:
-    """Read a CBOE CSV, cached on (path, modification time, size)."""
+def _read_chain(path: Path, contracts: Path | None = None) -> Any:
+    """Read a CBOE CSV, cached on (path, modification time, size) and the contracts file."""
+    if not path.is_file():
+        raise ValidationError.for_field("chain", f"no such file: {path}")
     st = path.stat()
-    return _read_chain_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+    c_key, c_mtime = None, 0
+    if contracts is not None:
+        c = Path(contracts).resolve()
+        c_key, c_mtime = str(c), (c.stat().st_mtime_ns if c.is_file() else 0)
+    return _read_chain_cached(str(path.resolve()), st.st_mtime_ns, st.st_size, c_key, c_mtime)
+
+
+def contracts_path_for(ctx: AppContext, override: Path | str | None = None) -> Path | None:
+    """The contracts file in force: ``override`` (a ``--contracts`` option), else the settings'."""
+    if override is not None:
+        return Path(override)
+    return ctx.settings.contracts_path
 
 
 # --------------------------------------------------------------------------- quote
@@ -406,6 +424,7 @@ def quote_policy(
 
     request.validate()
     settings = ctx.settings
+    contracts = contracts_path_for(ctx, request.contracts_path)
     if isinstance(portfolio, (str, Path)):
         from floorguard.services.portfolios import resolve_portfolio
 
@@ -438,14 +457,14 @@ def quote_policy(
 
     # 3. price source and instrument
     if request.chain_path is not None:
-        chain = _read_chain(Path(request.chain_path))
+        chain = _read_chain(Path(request.chain_path), contracts)
         as_of = chain.as_of.tz_convert("UTC").to_pydatetime()
         instrument = chain.underlying.upper()
         if request.instrument is not None and request.instrument.upper() != instrument:
             raise ValidationError.for_field(
                 "instrument", f"the chain is on {instrument}, not {request.instrument.upper()}"
             )
-        spec = chain.spec or get_contract_spec(instrument)
+        spec = chain.spec or get_contract_spec(instrument, contracts)
         if spec.underlying_index.upper() != index:
             raise ValidationError.for_field("chain", f"the chain's index is {spec.underlying_index}, not {index}")
         underlying_level = float(chain.spot)
@@ -466,7 +485,7 @@ def quote_policy(
         index_level, level_meta, level_warn = _index_level(ctx, index, request, as_of)
         warnings.extend(level_warn)
         notional = _notional(v0, beta, request).notional
-        specs = {s: get_contract_spec(SYNTHETIC_SPECS.get(s, s)) for s in HEDGE_INSTRUMENTS[index]}
+        specs = {s: get_contract_spec(SYNTHETIC_SPECS.get(s, s), contracts) for s in HEDGE_INSTRUMENTS[index]}
         cands = [InstrumentCandidate(s, index_level * sp.index_ratio, float(request.multiplier or sp.multiplier))
                  for s, sp in specs.items()]
         choice = choose_instrument(notional, cands, request.rounding, request.instrument)
@@ -773,19 +792,20 @@ def chain_quotes_for_draft(draft: PolicyDraft, chain: Any) -> dict[tuple[str, fl
     return out
 
 
-def unwind_draft(draft: PolicyDraft, chain_path: Path | str) -> Any:
+def unwind_draft(draft: PolicyDraft, chain_path: Path | str, contracts_path: Path | str | None = None) -> Any:
     """Early termination: value of closing the hedge at a chain's quotes.
 
     Long legs are sold at the bid, short legs bought back at the ask
     (:func:`floorguard.domain.settlement.unwind_value`); the P&L is against
-    the premium paid at the quote.
+    the premium paid at the quote. ``contracts_path`` is a contracts file
+    extending the bundled specifications (see :func:`contracts_path_for`).
     """
     from floorguard.domain.settlement import unwind_value
 
     p = Path(chain_path)
     if not p.is_file():
         raise ValidationError.for_field("chain", f"no such file: {p}")
-    quotes = chain_quotes_for_draft(draft, _read_chain(p))
+    quotes = chain_quotes_for_draft(draft, _read_chain(p, None if contracts_path is None else Path(contracts_path)))
     return unwind_value(draft.legs, quotes, premium_paid=draft.premium_net)
 
 
