@@ -320,6 +320,93 @@ def _positions_from_request(ctx: AppContext, user: Principal, body: dict[str, An
     return out, None
 
 
+#: Seconds an identical quote request reuses the engine's draft (quotes are snapshots).
+QUOTE_MEMO_SECONDS = 30.0
+
+
+class _QuoteMemo:
+    """Identical quote requests within ``QUOTE_MEMO_SECONDS`` share one engine run.
+
+    Concurrent identical requests wait for the one in flight (single flight)
+    instead of pricing the same hedge many times. The key covers every engine
+    input: positions and prices, the request, the pricing settings and the
+    clock's minute bucket; the draft keeps the time it was priced at
+    (``start_utc``, ``pricing_source.as_of``), so a reused quote says how old it is.
+    """
+
+    def __init__(self, ttl: float = QUOTE_MEMO_SECONDS, size: int = 256) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.ttl = ttl
+        self.size = size
+        self._lock = threading.Lock()
+        self._done: OrderedDict[str, tuple[float, PolicyDraft]] = OrderedDict()
+        self._flight: dict[str, threading.Event] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: str, compute: Callable[[], PolicyDraft]) -> PolicyDraft:
+        import threading
+
+        while True:
+            with self._lock:
+                hit = self._done.get(key)
+                if hit is not None and time.monotonic() - hit[0] <= self.ttl:
+                    self._done.move_to_end(key)
+                    self.hits += 1
+                    return hit[1]
+                waiting = self._flight.get(key)
+                if waiting is None:
+                    event = threading.Event()
+                    self._flight[key] = event
+                    self.misses += 1
+                    break
+            waiting.wait(timeout=60.0)
+            with self._lock:
+                if key not in self._done and key not in self._flight:
+                    # the computation in flight failed: compute it ourselves
+                    self._flight[key] = threading.Event()
+                    event = self._flight[key]
+                    self.misses += 1
+                    break
+        try:
+            draft = compute()
+            with self._lock:
+                self._done[key] = (time.monotonic(), draft)
+                while len(self._done) > self.size:
+                    self._done.popitem(last=False)
+            return draft
+        finally:
+            with self._lock:
+                self._flight.pop(key, None)
+            event.set()
+
+
+def _quote_memo(ctx: AppContext) -> _QuoteMemo:
+    with ctx._lock:  # noqa: SLF001
+        memo = ctx.resources.get("quote_memo")
+        if memo is None:
+            memo = _QuoteMemo()
+            ctx.resources["quote_memo"] = memo
+        return memo  # type: ignore[no-any-return]
+
+
+def _memo_key(ctx: AppContext, positions: Sequence[Position], request: Any) -> str:
+    import json
+
+    t = request.as_of or now(ctx)
+    fields = {k: v for k, v in dataclasses.asdict(request).items() if k != "as_of"}
+    payload = {
+        "positions": [p.to_dict() for p in positions],
+        "request": _jsonable({k: (str(v) if k == "chain_path" and v is not None else v) for k, v in fields.items()}),
+        "minute": t.replace(second=0, microsecond=0).isoformat(),
+        "settings": [ctx.settings.risk_free_rate, ctx.settings.index_dividend_yield, ctx.settings.max_spread_pct,
+                     ctx.settings.min_open_interest, ctx.settings.market_data_sources],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, Any]:
     """Quote a policy draft and store it for ``settings.draft_ttl_seconds``.
 
@@ -352,12 +439,14 @@ def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, A
         index_level=body.get("index_level"),
         as_of=t0,
     )
-    draft = quote_policy(ctx, positions, request)
+    memo_key = _memo_key(ctx, positions, request)
+    draft = _quote_memo(ctx).get_or_compute(memo_key, lambda: quote_policy(ctx, positions, request))
     with ctx.session() as session:
         limits = check_limits(
             session, ctx.settings, user_id=user.id, index_symbol=draft.index_symbol, notional=draft.coverage_notional
         )
         draft_id = uuid.uuid4().hex
+        draft_dict = draft.to_dict()
         expires = t0 + dt.timedelta(seconds=ctx.settings.draft_ttl_seconds)
         stored_request = {
             **_jsonable(body),
@@ -379,11 +468,11 @@ def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, A
                 coverage_notional=_money(draft.coverage_notional),
                 premium_net=_money(draft.premium_net if math.isfinite(draft.premium_net) else 0.0),
                 request=stored_request,
-                draft=draft.to_dict(),
+                draft=draft_dict,
             )
         )
     logger.info("quote %s for user %s: %s %s", draft_id, user.id, draft.strategy, draft.index_symbol)
-    return {"ok": True, "draft_id": draft_id, "expires_at": expires.isoformat(), "draft": draft.to_dict()}
+    return {"ok": True, "draft_id": draft_id, "expires_at": expires.isoformat(), "draft": draft_dict}
 
 
 # =============================================================================== bind
@@ -979,6 +1068,11 @@ def _finalise(
 # =============================================================================== views
 
 
+def _same_leg(a: HedgeLeg, b: HedgeLeg | None) -> bool:
+    """Same option position (quotes may hold NaN, so not dataclass equality)."""
+    return b is not None and (a.kind, a.side, a.strike, a.expiry) == (b.kind, b.side, b.strike, b.expiry)
+
+
 def _effective_draft(policy: InsurancePolicy) -> PolicyDraft:
     """The quoted draft with executed contracts and premium (what the policy actually holds)."""
     data = dict(policy.draft)
@@ -994,9 +1088,9 @@ def _effective_draft(policy: InsurancePolicy) -> PolicyDraft:
         new = dataclasses.replace(leg, contracts=contracts, price=price,
                                   premium=price * contracts * leg.multiplier)
         legs.append(new)
-        if draft.put_leg is not None and leg == draft.put_leg:
+        if put_leg is None and _same_leg(leg, draft.put_leg):
             put_leg = new
-        if draft.call_leg is not None and leg == draft.call_leg:
+        if call_leg is None and _same_leg(leg, draft.call_leg):
             call_leg = new
     premium = float(execution.get("premium_net_executed", draft.premium_net)) if execution else draft.premium_net
     return dataclasses.replace(draft, legs=legs, put_leg=put_leg, call_leg=call_leg, premium_net=premium)

@@ -25,14 +25,14 @@ QuoteUser = Annotated[Principal, Depends(quote_rate_limit)]
     summary="Quote a policy draft (stored with a time to live)",
     responses={200: {"description": '`{"ok": true, "draft_id", "expires_at", "draft": {...}}`'}},
 )
-def quote(body: QuoteRequest, ctx: CtxDep, user: QuoteUser, metrics: MetricsDep) -> dict[str, Any]:
+def quote(body: QuoteRequest, ctx: CtxDep, user: QuoteUser, metrics: MetricsDep) -> Response:
     try:
         out = svc.quote(ctx, user, body.model_dump(exclude_none=True))
     except Exception:
         metrics.quotes.labels("refused").inc()
         raise
     metrics.quotes.labels("ok").inc()
-    return out
+    return JSONResponse(out)  # plain JSON types already: skip the generic encoder (large drafts)
 
 
 @router.post(
