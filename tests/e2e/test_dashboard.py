@@ -31,7 +31,7 @@ def _ready(page: Any, panel: str, timeout: float = 60_000) -> Any:
     card = page.locator(f'[data-panel="{panel}"]')
     page.wait_for_function(
         "name => { const c = document.querySelector(`[data-panel=\"${name}\"]`);"
-        " return c && (c.dataset.state === 'ready' || c.dataset.state === 'error'); }",
+        " return c && ['ready', 'error', 'empty'].includes(c.dataset.state); }",
         arg=panel,
         timeout=timeout,
     )
@@ -100,6 +100,7 @@ def test_upload_reports_bad_rows_then_stores_a_good_file(page_as: Any, tmp_path:
     text = errors.inner_text()
     assert "line 3" in text and "quantity" in text, text
     assert "line 5" in text and "symbol" in text, text
+    shot(page, "02a-upload-errors")
     # nothing was stored: no portfolio named like the bad file
     options = page.locator("#portfolio-select option").all_inner_texts()
     assert "Typo portfolio" not in options
@@ -391,7 +392,9 @@ def test_opportunities_page_runs_a_scenario(
     assert page.locator("#bound-policy-link").get_attribute("href").startswith("/policies/")
 
 
-def test_admin_sees_every_policy_and_exposure(page_as: Any, bound_policy: dict[str, Any], shot: Any) -> None:
+def test_admin_sees_every_policy_exposure_and_settlement_runs(
+    page_as: Any, server: Any, bound_policy: dict[str, Any], shot: Any
+) -> None:
     page = page_as("root")
     page.goto("/admin")
     page.locator('.nav-link[data-nav="admin"]').wait_for(state="visible")
@@ -399,6 +402,18 @@ def test_admin_sees_every_policy_and_exposure(page_as: Any, bound_policy: dict[s
         _assert_ready(page, panel)
     assert f"#{bound_policy['id']}" in page.locator("#all-policies-table").inner_text()
     assert page.locator("#exposure-list .meter").count() >= 1
+    # a settlement run from the page, after the policies' expiry: the bundled data have no
+    # close on the expiry dates, so the run defers them (they stay live) and says so
+    server.advance_clock(100 * 86400.0)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#run-settlement")
+    note = page.locator("#settle-result .notice")
+    note.wait_for(timeout=60_000)
+    assert re.search(r"Settled 0, skipped \d+, deferred [1-9]", note.inner_text()), note.inner_text()
+    _assert_ready(page, "settlements")
+    cells = page.locator("#settlements-table tbody tr").first.inner_text().split("\t")
+    assert int(cells[1]) == 0 and int(cells[2]) >= 1, cells  # settled, deferred
+    assert f"#{bound_policy['id']} at" in page.locator("#deferred-list").inner_text()
     shot(page, "09-admin")
     # an investor gets the API's refusal, shown in the panels
     page2 = page_as("bob")
@@ -410,14 +425,22 @@ def test_admin_sees_every_policy_and_exposure(page_as: Any, bound_policy: dict[s
     assert not page2.locator('.nav-link[data-nav="admin"]').is_visible()
 
 
-def test_a_failing_panel_offers_retry(page_as: Any) -> None:
-    page = page_as("bob")  # bob has no portfolio yet
+def test_panels_show_empty_and_error_states_with_retry(page_as: Any) -> None:
+    page = page_as("bob")  # bob has no portfolio and no policy
     page.goto("/risk")
     card = _ready(page, "beta")
-    assert card.get_attribute("data-state") == "error"
+    assert card.get_attribute("data-state") == "empty"
     assert "No portfolio yet" in card.inner_text()
-    retry = card.locator("button.retry")
-    assert retry.is_visible()
-    retry.click()
-    card = _ready(page, "beta")
+    card.locator("button.retry").click()
+    assert _ready(page, "beta").get_attribute("data-state") == "empty"
+    # a real failure: an unknown policy id is the API's 404, shown with its reason and Retry
+    page.goto("/policies/987654")
+    card = _ready(page, "policy")
     assert card.get_attribute("data-state") == "error"
+    assert "Not found (404)" in card.inner_text()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/api/insurance/policies/987654" in r.url else None)
+    card.locator("button.retry").click()
+    card = _ready(page, "policy")
+    assert card.get_attribute("data-state") == "error"
+    assert requests, "Retry did not call the API again"

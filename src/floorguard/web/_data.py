@@ -231,7 +231,7 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
             sa.select(PolicySettlement).order_by(PolicySettlement.settled_at.desc(), PolicySettlement.policy_id)
         ).all()
         deferred = session.execute(
-            sa.select(InsurancePolicyEvent.ts, InsurancePolicyEvent.policy_id)
+            sa.select(InsurancePolicyEvent.ts, InsurancePolicyEvent.policy_id, InsurancePolicyEvent.details)
             .where(InsurancePolicyEvent.event_type == "settlement_deferred")
             .order_by(InsurancePolicyEvent.ts.desc())
         ).all()
@@ -239,18 +239,22 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
         for row in settlements:
             key = row.settled_at.isoformat()
             run = runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
-                                        "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0})
+                                        "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0,
+                                        "deferred_policies": []})
             run["settled"] += 1
             run["policy_ids"].append(row.policy_id)
             run["kinds"][row.kind] = run["kinds"].get(row.kind, 0) + 1
             run["total_compensation"] += float(row.compensation)
             run["total_hedge_payoff"] += float(row.hedge_payoff)
-        for ts, _pid in deferred:
+        for ts, pid, details in deferred:
             key = ts.isoformat()
-            runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
-                                  "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0})
-            runs[key]["deferred"] += 1
+            run = runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
+                                        "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0})
+            run["deferred"] += 1
+            run.setdefault("deferred_policies", []).append(
+                {"policy_id": pid, "reason": (details or {}).get("reason")})
     return {
+        "users": {str(uid): name for uid, name in names.items()},
         "live_statuses": list(LIVE_STATUSES),
         "limit_per_index": float(settings.max_insured_notional_per_index),
         "limit_per_user": float(settings.max_insured_notional_per_user),

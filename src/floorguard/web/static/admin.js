@@ -4,7 +4,8 @@
   var FG = window.FG, el = FG.el, fmt = FG.fmt;
 
   var overview = null;
-  var lastRun = null;  // message of the last settlement run started from this page
+  var lastRun = null;
+  var userNames = {};  // user id -> name, from the admin overview  // message of the last settlement run started from this page
   function getOverview() {
     if (!overview) {
       overview = FG.api("/ui/api/admin/overview");
@@ -48,10 +49,18 @@
       { label: "Settled", num: true, fmt: function (r) { return fmt.int(r.settled); } },
       { label: "Deferred", num: true, fmt: function (r) { return r.deferred ? FG.tag(String(r.deferred), "warn", "no usable settlement price; the policy stays live") : "0"; } },
       { label: "Kinds", fmt: function (r) { return Object.keys(r.kinds).map(function (k) { return k + " " + r.kinds[k]; }).join(", ") || "–"; } },
-      { label: "Policies", fmt: function (r) { return r.policy_ids.map(function (i) { return "#" + i; }).join(" ") || "–"; } },
+      { label: "Settled policies", fmt: function (r) { return r.policy_ids.map(function (i) { return "#" + i; }).join(" ") || "–"; } },
       { label: "Hedge payoff", num: true, fmt: function (r) { return fmt.money(r.total_hedge_payoff); } },
       { label: "Paid out", num: true, fmt: function (r) { return fmt.money(r.total_compensation); } }
     ], rows, { id: "settlements-table" }));
+    var reasons = [];
+    rows.forEach(function (r) { (r.deferred_policies || []).forEach(function (d) { reasons.push({ at: r.settled_at, d: d }); }); });
+    if (reasons.length) {
+      body.appendChild(el("h3", null, "Deferred"));
+      body.appendChild(el("ul", { class: "small", id: "deferred-list" }, reasons.slice(0, 20).map(function (x) {
+        return el("li", null, "#" + x.d.policy_id + " at " + fmt.datetime(x.at) + ": " + (x.d.reason || "no reason recorded"));
+      })));
+    }
   }
 
   function runSettlement() {
@@ -71,7 +80,7 @@
     if (!rows.length) { body.appendChild(el("div", { class: "empty" }, "No policies.")); return; }
     body.appendChild(FG.table([
       { label: "Policy", fmt: function (p) { return el("a", { href: "/policies/" + encodeURIComponent(p.id) }, "#" + p.id); } },
-      { label: "User", fmt: function (p) { return "#" + p.user_id; } },
+      { label: "User", fmt: function (p) { return userNames[String(p.user_id)] || "#" + p.user_id; } },
       { label: "Status", fmt: function (p) { return FG.tag(p.status, p.status === "active" ? "good" : null); } },
       { label: "Strategy", fmt: function (p) { return String(p.strategy || "").replace(/_/g, " "); } },
       { label: "Index", fmt: function (p) { return p.index_symbol; } },
@@ -87,6 +96,9 @@
   FG.onReady(function () {
     FG.panel("exposure", function (b) { return getOverview().then(function (d) { renderExposure(b, d); }); });
     FG.panel("settlements", function (b) { return getOverview().then(function (d) { renderSettlements(b, d); }); });
-    FG.panel("allpolicies", function (b) { return FG.api("/api/insurance/policies?all=true").then(function (d) { renderPolicies(b, d); }); });
+    FG.panel("allpolicies", function (b) {
+      return Promise.all([FG.api("/api/insurance/policies?all=true"), getOverview().catch(function () { return {}; })])
+        .then(function (res) { userNames = res[1].users || {}; renderPolicies(b, res[0]); });
+    });
   });
 })();

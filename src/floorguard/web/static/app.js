@@ -189,7 +189,7 @@
       }, function (err) {
         if (mine !== runs) return;
         showError(body, err, run);
-        card.dataset.state = "error";
+        card.dataset.state = err && err.empty ? "empty" : "error";
       });
     }
     panels[name] = { run: run, card: card, body: body };
@@ -201,9 +201,20 @@
     var status = err && err.status;
     var title = err && err.title ? err.title : "Something went wrong";
     if (status === 404 && err.notAvailable) title = "Not available";
+    if (err && err.empty) {
+      // nothing to show yet (not a failure): a neutral note, still with Retry
+      return el("div", { class: "notice empty-state", role: "status" }, el("strong", null, title), " ", err.detail || "",
+        retry ? el("div", null, el("button", { type: "button", class: "btn btn-small retry", onclick: function () { retry(); } }, "Retry")) : null);
+    }
+    var detail = err && err.detail ? err.detail : (err && err.message) || String(err);
+    var fieldErrors = (err && err.errors) || [];
+    // the detail often repeats every field error: then the list alone says it
+    if (fieldErrors.length && fieldErrors[0].reason && detail.indexOf(fieldErrors[0].reason) >= 0) {
+      detail = detail.split(":")[0] + ":";
+    }
     var box = el("div", { class: "error-box", role: "alert" },
       el("div", { class: "error-title" }, title + (status ? " (" + status + ")" : "")),
-      el("div", null, err && err.detail ? err.detail : (err && err.message) || String(err)));
+      el("div", null, detail));
     if (err && err.errors && err.errors.length) {
       box.appendChild(el("ul", { class: "field-errors" }, err.errors.map(function (fe) {
         return el("li", null, (fe.line ? "line " + fe.line + ": " : "") + (fe.field || "") + (fe.field ? ": " : "") + (fe.reason || ""));
@@ -312,7 +323,8 @@
   function requirePortfolio() {
     var id = portfolioId();
     if (!id) {
-      var err = new ApiError(0, "No portfolio yet", "Upload a portfolio on the Portfolio page first.");
+      var err = new ApiError(0, "No portfolio yet.", "Upload one on the Portfolio page (a CSV of symbol,quantity).");
+      err.empty = true;
       return Promise.reject(err);
     }
     return Promise.resolve(id);

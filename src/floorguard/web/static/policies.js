@@ -143,7 +143,7 @@
     function get() {
       if (!detailPromise) {
         detailPromise = selected ? FG.api("/api/insurance/policies/" + encodeURIComponent(selected))
-          : Promise.reject(new FG.ApiError(0, "No policy selected", "Pick a policy in the table above."));
+          : Promise.reject(Object.assign(new FG.ApiError(0, "No policy selected.", "Pick one in the table above."), { empty: true }));
         detailPromise.catch(function () { detailPromise = null; });
       }
       return detailPromise;
