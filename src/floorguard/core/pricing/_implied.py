@@ -277,19 +277,16 @@ def _european_iv_block(
     """Vectorised European IV on flat, broadcast arrays: (vol, integer reason code)."""
     n = price.size
     code = np.full(n, _OK, dtype=np.int8)
-    with np.errstate(invalid="ignore"):
-        valid = (
-            np.isfinite(price)
-            & np.isfinite(s)
-            & np.isfinite(k)
-            & np.isfinite(t)
-            & np.isfinite(r)
-            & np.isfinite(q)
-            & (s > 0.0)
-            & (k > 0.0)
-            & (t >= 0.0)
-            & (price >= 0.0)
-        )
+    with np.errstate(invalid="ignore", over="ignore"):
+        # one pass for finiteness: a NaN or inf anywhere makes the sum non-finite
+        # (an overflowing sum of huge finite values is re-checked one by one below)
+        valid = np.isfinite(price + s + k + t + r + q)
+        if not np.all(valid):
+            valid = (
+                np.isfinite(price) & np.isfinite(s) & np.isfinite(k) & np.isfinite(t) & np.isfinite(r)
+                & np.isfinite(q)
+            )
+        valid &= (s > 0.0) & (k > 0.0) & (t >= 0.0) & (price >= 0.0)
     w: Any = slice(None)
     zero_t = t == 0.0
     if not np.all(valid) or np.any(zero_t):
@@ -302,7 +299,7 @@ def _european_iv_block(
     pw, th, sw, kw, tw, rw, qw = (a[w] for a in (price, theta, s, k, t, r, q))
     x = np.log(sw / kw) + (rw - qw) * tw  # ln(F/K)
     # normalised price p / (df sqrt(F K)), df sqrt(F K) = sqrt(S K) e^{-(r+q) t / 2}
-    beta = pw / (np.sqrt(sw * kw) * np.exp(-0.5 * (rw + qw) * tw))
+    beta = pw / (np.sqrt(sw) * np.sqrt(kw) * np.exp(-0.5 * (rw + qw) * tw))
     e_half = np.exp(0.5 * x)
     e_inv = 1.0 / e_half
     intrinsic = np.maximum(th * (e_half - e_inv), 0.0)
