@@ -56,7 +56,9 @@ def _progress(enabled: bool, what: str) -> Iterator[Callable[[str, float], None]
 def _render_opportunities(data: dict[str, Any]) -> None:
     console.print(f"[bold]Uncertainty windows[/bold] for {data['portfolio']['name']} "
                   f"(value {_num(data['portfolio']['value'])}, data as of {data['as_of']}; estimates)")
-    wt = Table("id", "start", "end", "reason", "severity", "index move band", "P5 / median / P95 return (est.)")
+    wt = Table()
+    for col in ("id", "start", "end", "reason", "severity", "index move band", "P5 / median / P95 return (est.)"):
+        wt.add_column(col, overflow="fold")
     for w in data["windows"]:
         d = w.get("drawdown") or {}
         wt.add_row(w["id"], w["start"], w["end"], w["reason"], f"{w['severity']:.2f}",
@@ -65,7 +67,9 @@ def _render_opportunities(data: dict[str, Any]) -> None:
                    f"{d.get('p95', float('nan')):+.1%}")
     console.print(wt)
     rec = data["recommendations"]
-    t = Table(*rec["columns"], title=f"Hedges for window {rec['window_id']} (estimates)")
+    t = Table(title=f"Hedges for window {rec['window_id']} (estimates)")
+    for col in rec["columns"]:
+        t.add_column(col, overflow="fold")
     for r in rec["table"]:
         t.add_row(r["Expiry"], r["Structure"], _num(r["Put Strike"], ",.2f"), _num(r["Call Strike"], ",.2f"),
                   _num(r["Premium"]), _num(r["Coverage%"], ".1f"), _num(r["Breakeven"]), _num(r["Score"], ".3f"))
