@@ -1029,6 +1029,9 @@ def _finalise(
             "bound_at": t.isoformat(),
         }
         policy.draft = {**policy.draft, "execution": execution}
+        if status in LIVE_STATUSES:
+            execution["hedge_ratio_at_bind"] = _hedge_ratio_at_bind(ctx, policy, t)
+            policy.draft = {**policy.draft, "execution": execution}
         policy.status = status
         policy.updated_at = t
         if status in LIVE_STATUSES:
@@ -1066,6 +1069,24 @@ def _finalise(
 
 
 # =============================================================================== views
+
+
+def _hedge_ratio_at_bind(ctx: AppContext, policy: InsurancePolicy, t: dt.datetime) -> float | None:
+    """Share of the portfolio's index exposure the executed hedge offsets, at the quote's levels.
+
+    ``-hedge delta / (beta * portfolio value / underlying level)``: the
+    monitoring job compares later values with it to suggest a roll.
+    """
+    try:
+        draft = _effective_draft(policy)
+        rate = float(draft.assumptions.get("rate", ctx.settings.risk_free_rate))
+        div = float(draft.assumptions.get("index_dividend_yield", ctx.settings.index_dividend_yield))
+        mtm = mark_to_market(draft, t, float(draft.underlying_level), rate, div)
+        exposure = float(policy.beta) * float(draft.portfolio_value) / float(draft.underlying_level)
+        ratio = -mtm.greeks["delta"] / exposure
+    except (FloorguardError, ZeroDivisionError, ValueError):
+        return None
+    return ratio if math.isfinite(ratio) else None
 
 
 def _same_leg(a: HedgeLeg, b: HedgeLeg | None) -> bool:
