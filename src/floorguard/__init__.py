@@ -102,6 +102,14 @@ _EXPORTS: dict[str, str] = {
     "custom_shock": "floorguard.core.montecarlo",
     "tail_comparison": "floorguard.core.montecarlo",
     "run_backtest": "floorguard.core.backtest",
+    # uncertainty engine: risk windows, ranked hedges, narrative (issue 7)
+    "build_risk_windows": "floorguard.domain.opportunities",
+    "candidate_expiries": "floorguard.domain.opportunities",
+    "score_hedge": "floorguard.domain.opportunities",
+    "window_narrative": "floorguard.narrative",
+    "scenario_narrative": "floorguard.narrative",
+    "narrate": "floorguard.narrative",
+    "NumberGuard": "floorguard.narrative",
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"], key=str.casefold)
