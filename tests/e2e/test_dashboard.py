@@ -343,11 +343,19 @@ def _opportunities_available(server: Any) -> bool:
 
 
 def test_opportunities_page_says_not_available_without_the_engine(
-    page_as: Any, server: Any, alice_portfolio: dict[str, Any], shot: Any
+    page_as: Any, alice_portfolio: dict[str, Any], shot: Any
 ) -> None:
-    if _opportunities_available(server):
-        pytest.skip("the opportunity endpoints exist: the full flow is tested instead")
+    """A server without the opportunity engine: its routes answer the app's own 404."""
+    import json
+
     page = page_as("alice")
+    body = json.dumps({"type": "https://floorguard.dev/problems/not-found", "title": "Not found",
+                       "status": 404, "detail": "Not Found", "errors": []})
+    for pattern in ("**/api/insurance/opportunities?*", "**/api/insurance/scenario"):
+        page.route(pattern, lambda route: route.fulfill(
+            status=404, body=body, headers={"Content-Type": "application/problem+json"}))
+    page.goto("/portfolio")
+    page.select_option("#portfolio-select", str(alice_portfolio["id"]))
     page.goto("/opportunities")
     for panel in ("uncertainty", "ranked", "scenario"):
         card = _ready(page, panel)
@@ -355,7 +363,7 @@ def test_opportunities_page_says_not_available_without_the_engine(
         text = card.inner_text()
         assert "Not available" in text and "not available on this server" in text, text
         assert card.locator("button.retry").is_visible()
-    shot(page, "08-opportunities-not-available")
+    shot(page, "08a-opportunities-not-available")
 
 
 def test_opportunities_page_runs_a_scenario(
