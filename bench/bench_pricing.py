@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -88,13 +87,18 @@ print(json.dumps({"seconds": w, "cpu": c}))
 """
 
 _PEER_IV = """
-price = np.asarray(pvv.vectorized_black_scholes_merton(flag, s, k, t, r, v, q, return_as="numpy"))
+price = pvv.vectorized_black_scholes_merton(flag, s, k, t, r, v, q, return_as="numpy")
+price = np.asarray(price)
 def run():
-    return pvv.vectorized_implied_volatility(price, s, k, t, r, flag, q=q, model="black_scholes_merton", return_as="numpy", on_error="ignore")
+    return pvv.vectorized_implied_volatility(
+        price, s, k, t, r, flag, q=q, model="black_scholes_merton",
+        return_as="numpy", on_error="ignore",
+    )
 sec, cpu = med(run)
 iv = np.asarray(run(), dtype=float).ravel()
 err = np.abs(iv - v)
-print(json.dumps({"seconds": sec, "cpu": cpu, "max_err": float(np.nanmax(err)), "n_nan": int(np.isnan(iv).sum()),
+print(json.dumps({"seconds": sec, "cpu": cpu, "max_err": float(np.nanmax(err)),
+                  "n_nan": int(np.isnan(iv).sum()),
                   "n_over_1e-10": int(np.sum(~(err <= 1e-10)))}))
 """
 
@@ -104,9 +108,17 @@ def bench_european(n: int = 1_000_000) -> dict[str, float]:
 
     x = _european_inputs(n, SEED)
     kind = np.where(x["flag"] == "c", "call", "put")
-    ours, ours_cpu = median_time(lambda: bsm_greeks(kind, x["s"], x["k"], x["t"], x["r"], x["v"], x["q"]))
+    ours, ours_cpu = median_time(
+        lambda: bsm_greeks(kind, x["s"], x["k"], x["t"], x["r"], x["v"], x["q"])
+    )
     peer = run_peer(_PEER_COMMON.format(seed=SEED, n=n, otm=False) + _PEER_GREEKS)
-    return {"n": n, "ours": ours, "ours_cpu": ours_cpu, "peer": peer["seconds"], "peer_cpu": peer["cpu"]}
+    return {
+        "n": n,
+        "ours": ours,
+        "ours_cpu": ours_cpu,
+        "peer": peer["seconds"],
+        "peer_cpu": peer["cpu"],
+    }
 
 
 def bench_iv(n: int = 100_000) -> dict[str, float]:
@@ -171,7 +183,9 @@ def bench_american(n: int = 10_000, n_ql: int = 100) -> dict[str, float]:
         ql.QuoteHandle(sq),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(qq), dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(rq), dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vq), dc)),
+        ql.BlackVolTermStructureHandle(
+            ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vq), dc)
+        ),
     )
 
     def ql_prices(engine, m: int) -> np.ndarray:
@@ -187,7 +201,9 @@ def bench_american(n: int = 10_000, n_ql: int = 100) -> dict[str, float]:
             out[i] = opt.NPV()
         return out
 
-    reference = ql_prices(ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()), n_ql)
+    reference = ql_prices(
+        ql.QdFpAmericanEngine(process, ql.QdFpAmericanEngine.highPrecisionScheme()), n_ql
+    )
     ours_err = float(np.max(np.abs(ours[:n_ql] - reference)))
     chosen = None
     for steps in (801, 2001):
@@ -196,7 +212,12 @@ def bench_american(n: int = 10_000, n_ql: int = 100) -> dict[str, float]:
         vals = ql_prices(engine, n_ql)
         el, el_cpu = time.perf_counter() - w0, time.process_time() - c0
         err = float(np.max(np.abs(vals - reference)))
-        chosen = {"steps": steps, "seconds_per_option": el / n_ql, "cpu_per_option": el_cpu / n_ql, "max_err": err}
+        chosen = {
+            "steps": steps,
+            "seconds_per_option": el / n_ql,
+            "cpu_per_option": el_cpu / n_ql,
+            "max_err": err,
+        }
         if err <= 1e-4:
             break
     assert chosen is not None
@@ -237,7 +258,9 @@ def bench_surface() -> dict[str, dict[str, float]]:
             "fit_cpu": fit_cpu,
             "n_quotes": int(args[0].size),
             "n_expiries": len(rep),
-            "median_rmse_volpts": float(np.median([r["rmse"] for r in rep])),  # rmse is in vol points
+            "median_rmse_volpts": float(
+                np.median([r["rmse"] for r in rep])
+            ),  # rmse is in vol points
             "max_rmse_volpts": float(np.max([r["rmse"] for r in rep])),
             "butterfly_ok": sum(bool(r["butterfly_ok"]) for r in rep),
             "calendar_ok": sum(bool(r["calendar_ok"]) for r in rep),
@@ -254,7 +277,13 @@ def bench_surface() -> dict[str, dict[str, float]]:
 
     def ivs():
         return implied_vol_details(
-            arrays["mid"], arrays["kind"], arrays["spot"], arrays["strike"], arrays["t"], arrays["rate"], arrays["q"]
+            arrays["mid"],
+            arrays["kind"],
+            arrays["spot"],
+            arrays["strike"],
+            arrays["t"],
+            arrays["rate"],
+            arrays["q"],
         )
 
     iv_time, _ = median_time(ivs)
@@ -279,7 +308,9 @@ def _surface_arrays(chain) -> dict[str, np.ndarray]:
     strikes_all = quotes["strike"].to_numpy(dtype=float)
     bids_all = quotes["bid"].to_numpy(dtype=float)
     asks_all = quotes["ask"].to_numpy(dtype=float)
-    out: dict[str, list] = {k: [] for k in ("mid", "kind", "strike", "t", "forward", "rate", "q", "weight")}
+    out: dict[str, list] = {
+        k: [] for k in ("mid", "kind", "strike", "t", "forward", "rate", "q", "weight")
+    }
     for expiry in chain.expiries():
         for root in sorted(set(roots[exp_dates == expiry])):
             mask = (exp_dates == expiry) & (roots == root)
@@ -314,21 +345,31 @@ def main() -> None:
     def ratio(peer: float, ours: float) -> str:
         return f"{peer / ours:.1f}x"
 
+    def both(peer_w: float, ours_w: float, peer_c: float, ours_c: float) -> str:
+        return f"{ratio(peer_w, ours_w)} / {ratio(peer_c, ours_c)}"
+
+    ms = 1e3
+    reasons = ", ".join(iv["failure_reasons"]) or "-"
     rows = [
         "| work | floorguard wall / CPU | peer (same run) wall / CPU | ratio wall / CPU |",
         "|---|---|---|---|",
-        f"| price + all greeks, {eu['n']:,} European (BSM) | {eu['ours']:.3f} s / {eu['ours_cpu']:.3f} s"
-        f" | py_vollib_vectorized price + get_all_greeks {eu['peer']:.3f} s / {eu['peer_cpu']:.3f} s"
-        f" | {ratio(eu['peer'], eu['ours'])} / {ratio(eu['peer_cpu'], eu['ours_cpu'])} |",
-        f"| implied vol, {iv['n']:,} mixed OTM calls/puts, 1 w - 2 y | {iv['ours'] * 1e3:.1f} ms / {iv['ours_cpu'] * 1e3:.1f} ms;"
-        f" max err {iv['max_err']:.1e}; not inverted {iv['failures']} ({', '.join(iv['failure_reasons']) or '-'})"
-        f" | py_vollib_vectorized {iv['peer'] * 1e3:.1f} ms / {iv['peer_cpu'] * 1e3:.1f} ms; max err {iv['peer_max_err']:.1e};"
-        f" {iv['peer_over_tol']} over 1e-10 | {ratio(iv['peer'], iv['ours'])} / {ratio(iv['peer_cpu'], iv['ours_cpu'])} |",
+        f"| price + all greeks, {eu['n']:,} European (BSM)"
+        f" | {eu['ours']:.3f} s / {eu['ours_cpu']:.3f} s"
+        f" | py_vollib_vectorized price + get_all_greeks"
+        f" {eu['peer']:.3f} s / {eu['peer_cpu']:.3f} s"
+        f" | {both(eu['peer'], eu['ours'], eu['peer_cpu'], eu['ours_cpu'])} |",
+        f"| implied vol, {iv['n']:,} mixed OTM calls/puts, 1 w - 2 y"
+        f" | {iv['ours'] * ms:.1f} ms / {iv['ours_cpu'] * ms:.1f} ms;"
+        f" max err {iv['max_err']:.1e}; not inverted {iv['failures']} ({reasons})"
+        f" | py_vollib_vectorized {iv['peer'] * ms:.1f} ms / {iv['peer_cpu'] * ms:.1f} ms;"
+        f" max err {iv['peer_max_err']:.1e}; {iv['peer_over_tol']} over 1e-10"
+        f" | {both(iv['peer'], iv['ours'], iv['peer_cpu'], iv['ours_cpu'])} |",
         f"| American, {am['n']:,} options | ALO {am['ours']:.2f} s / {am['ours_cpu']:.2f} s;"
         f" max err {am['ours_err_vs_qdfp']:.1e} vs QuantLib QdFp high precision"
-        f" | QuantLib LR binomial, {am['ql_steps']} steps (max err {am['ql_err']:.1e}), loop of {am['n_ql']}"
-        f" scaled to {am['n']:,}: {am['ql_seconds_scaled']:.0f} s / {am['ql_cpu_scaled']:.0f} s"
-        f" | {ratio(am['ql_seconds_scaled'], am['ours'])} / {ratio(am['ql_cpu_scaled'], am['ours_cpu'])} |",
+        f" | QuantLib LR binomial, {am['ql_steps']} steps (max err {am['ql_err']:.1e}),"
+        f" loop of {am['n_ql']} scaled to {am['n']:,}:"
+        f" {am['ql_seconds_scaled']:.0f} s / {am['ql_cpu_scaled']:.0f} s"
+        f" | {both(am['ql_seconds_scaled'], am['ours'], am['ql_cpu_scaled'], am['ours_cpu'])} |",
     ]
     result = {"european": eu, "iv": iv, "american": am}
     if SPX_FILE.exists():
@@ -338,11 +379,14 @@ def main() -> None:
             ("product inputs (liquid OTM, abs(ln K/F) <= 0.6)", sf["product"]),
             ("every OTM quote with bid > 0", sf["all_otm"]),
         ):
+            n_exp = d["n_expiries"]
             rows.append(
-                f"| SPX 2022-02-04 surface, {label}: {d['n_quotes']:,} quotes, {d['n_expiries']} expiries"
-                f" | SVI fit {d['fit']:.2f} s / {d['fit_cpu']:.2f} s; RMSE median {d['median_rmse_volpts']:.2f},"
-                f" max {d['max_rmse_volpts']:.2f} vol pts; butterfly ok {d['butterfly_ok']}/{d['n_expiries']},"
-                f" calendar ok {d['calendar_ok']}/{d['n_expiries']} | target < 1 s | |"
+                f"| SPX 2022-02-04 surface, {label}: {d['n_quotes']:,} quotes, {n_exp} expiries"
+                f" | SVI fit {d['fit']:.2f} s / {d['fit_cpu']:.2f} s;"
+                f" RMSE median {d['median_rmse_volpts']:.2f},"
+                f" max {d['max_rmse_volpts']:.2f} vol pts;"
+                f" butterfly ok {d['butterfly_ok']}/{n_exp}, calendar ok {d['calendar_ok']}/{n_exp}"
+                " | target < 1 s | |"
             )
     print("\n".join(rows))
     print(json.dumps(result, default=float))

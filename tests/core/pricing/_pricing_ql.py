@@ -9,7 +9,9 @@ import numpy as np
 ql = __import__("pytest").importorskip("QuantLib")
 
 
-def black_calculator(kind: float, s: float, k: float, t: float, r: float, v: float, q: float) -> dict[str, float]:
+def black_calculator(
+    kind: float, s: float, k: float, t: float, r: float, v: float, q: float
+) -> dict[str, float]:
     """QuantLib BlackCalculator values for one BSM option (no dates: t given in years)."""
     fwd = s * math.exp((r - q) * t)
     payoff = ql.PlainVanillaPayoff(ql.Option.Call if kind > 0 else ql.Option.Put, k)
@@ -46,7 +48,9 @@ class AmericanQL:
         )
         self.qdfp = ql.QdFpAmericanEngine(self.process, ql.QdFpAmericanEngine.highPrecisionScheme())
 
-    def price(self, kind: float, s: float, k: float, days: int, r: float, v: float, q: float, engine=None) -> float:
+    def price(
+        self, kind: float, s: float, k: float, days: int, r: float, v: float, q: float, engine=None
+    ) -> float:
         self.s.setValue(s)
         self.r.setValue(r)
         self.q.setValue(q)
@@ -56,14 +60,20 @@ class AmericanQL:
         opt.setPricingEngine(engine or self.qdfp)
         return opt.NPV()
 
-    def lr_extrapolated(self, kind: float, s: float, k: float, days: int, r: float, v: float, q: float) -> float:
+    def lr_extrapolated(
+        self, kind: float, s: float, k: float, days: int, r: float, v: float, q: float
+    ) -> float:
         """Leisen–Reimer trees with 2001 and 4001 steps, Richardson-extrapolated.
 
         LR's American error is ~c/N from about 2000 steps on (below that it can
         be erratic: 1001 steps are 5e-3 off on an ATM put where 2001 are within 5e-6).
         """
-        fine = self.price(kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(self.process, "lr", 4001))
-        coarse = self.price(kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(self.process, "lr", 2001))
+        fine = self.price(
+            kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(self.process, "lr", 4001)
+        )
+        coarse = self.price(
+            kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(self.process, "lr", 2001)
+        )
         return 2.0 * fine - coarse
 
 

@@ -16,12 +16,11 @@ import warnings
 
 import numpy as np
 import pytest
+from _pricing_ql import AmericanQL, ql
 
 from floorguard.core.pricing import american_greeks, american_price, bsm_greeks, bsm_price
 from floorguard.core.pricing._binomial import lr_tree
 from floorguard.exceptions import ValidationError
-
-from _pricing_ql import AmericanQL, ql
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +47,12 @@ def test_matches_quantlib_qdfp_high_precision(qlam: AmericanQL) -> None:
     c = _cases(250, seed=31)
     ours = american_price(c["kind"], 100.0, c["k"], c["t"], c["r"], c["v"], c["q"])
     ref = np.array(
-        [qlam.price(c["kind"][i], 100.0, c["k"][i], c["days"][i], c["r"][i], c["v"][i], c["q"][i]) for i in range(250)]
+        [
+            qlam.price(
+                c["kind"][i], 100.0, c["k"][i], c["days"][i], c["r"][i], c["v"][i], c["q"][i]
+            )
+            for i in range(250)
+        ]
     )
     err = np.abs(ours - ref)
     assert np.max(err) <= 1e-4, (np.argmax(err), np.max(err))
@@ -118,8 +122,12 @@ def test_double_boundary_negative_rates_match_quantlib_trees(qlam: AmericanQL) -
     for kind, s, k, days, r, v, q in cases:
         name = "call" if kind > 0 else "put"
         ours = american_price(name, s, k, days / 365, r, v, q)
-        lr2 = qlam.price(kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(qlam.process, "lr", 2001))
-        lr4 = qlam.price(kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(qlam.process, "lr", 4001))
+        lr2 = qlam.price(
+            kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(qlam.process, "lr", 2001)
+        )
+        lr4 = qlam.price(
+            kind, s, k, days, r, v, q, ql.BinomialVanillaEngine(qlam.process, "lr", 4001)
+        )
         assert ours == pytest.approx(2 * lr4 - lr2, abs=2e-5)
         assert ours > bsm_price(name, s, k, days / 365, r, v, q)
         # the single tree equals QuantLib's LR engine with the same step count
@@ -134,12 +142,27 @@ def test_vectorised_lr_tree_matches_scalar_reference() -> None:
     c = _cases(12, seed=9)
     for american in (True, False):
         fast = lr_tree(
-            c["kind"], np.full(12, 100.0), c["k"], c["t"], c["r"], c["v"], c["q"], steps=101, american=american
+            c["kind"],
+            np.full(12, 100.0),
+            c["k"],
+            c["t"],
+            c["r"],
+            c["v"],
+            c["q"],
+            steps=101,
+            american=american,
         )
         for i in range(12):
             ref = lr_tree_ref(
-                "call" if c["kind"][i] > 0 else "put", 100.0, c["k"][i], c["t"][i], c["r"][i], c["v"][i], c["q"][i],
-                steps=101, american=american,
+                "call" if c["kind"][i] > 0 else "put",
+                100.0,
+                c["k"][i],
+                c["t"][i],
+                c["r"][i],
+                c["v"][i],
+                c["q"][i],
+                steps=101,
+                american=american,
             )
             assert fast[i] == pytest.approx(ref, rel=1e-11, abs=1e-11), (american, i)
 
@@ -159,7 +182,9 @@ def test_edges() -> None:
         # zero vol: exercise now (K - S = 10) beats waiting for a put with r > 0
         assert american_price("put", 100, 110, 1.0, 0.05, 0.0) == pytest.approx(10.0, abs=1e-12)
         # zero vol call, q > r: best to exercise now
-        assert american_price("call", 110, 100, 1.0, 0.01, 0.0, 0.05) == pytest.approx(10.0, abs=1e-12)
+        assert american_price("call", 110, 100, 1.0, 0.01, 0.0, 0.05) == pytest.approx(
+            10.0, abs=1e-12
+        )
         # deep ITM put is exercised: intrinsic
         assert american_price("put", 10.0, 100.0, 1.0, 0.05, 0.2) == pytest.approx(90.0, abs=1e-12)
         assert np.all(np.isfinite(american_price("put", 100.0, [1e-6, 1e6], 1.0, 0.05, 0.2)))

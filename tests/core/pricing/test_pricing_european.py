@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _pricing_ql import black_calculator, ql, random_cases
 
 from floorguard.core.pricing import (
     black76_greeks,
@@ -22,8 +23,6 @@ from floorguard.core.pricing import (
 )
 from floorguard.exceptions import ValidationError
 
-from _pricing_ql import black_calculator, ql, random_cases
-
 GREEKS = ("price", "delta", "gamma", "vega", "theta", "rho", "dividend_rho")
 
 
@@ -31,13 +30,18 @@ GREEKS = ("price", "delta", "gamma", "vega", "theta", "rho", "dividend_rho")
 
 
 def test_hull_example_15_6() -> None:
-    """Hull 10th ed. Example 15.6: S=42, K=40, r=0.10, sigma=0.20, T=0.5 -> c=4.76, p=0.81, d1=0.7693."""
+    """Hull 10th ed. Example 15.6: S=42, K=40, r=0.10, sigma=0.20, T=0.5.
+
+    c = 4.76, p = 0.81, d1 = 0.7693.
+    """
     assert round(bsm_price("call", 42, 40, 0.5, 0.10, 0.20), 2) == 4.76
     assert round(bsm_price("put", 42, 40, 0.5, 0.10, 0.20), 2) == 0.81
     d1 = (math.log(42 / 40) + (0.10 + 0.02) * 0.5) / (0.2 * math.sqrt(0.5))
     assert round(d1, 4) == 0.7693
     # delta = N(d1) ties our d1 to Hull's
-    assert bsm_greeks("call", 42, 40, 0.5, 0.10, 0.20)["delta"] == pytest.approx(0.5 * math.erfc(-d1 / math.sqrt(2)), abs=1e-15)
+    assert bsm_greeks("call", 42, 40, 0.5, 0.10, 0.20)["delta"] == pytest.approx(
+        0.5 * math.erfc(-d1 / math.sqrt(2)), abs=1e-15
+    )
 
 
 def test_hull_chapter_19_greeks() -> None:
@@ -54,7 +58,10 @@ def test_hull_chapter_19_greeks() -> None:
 
 
 def test_hull_futures_option_black76() -> None:
-    """Hull 10th ed. ch. 18: crude-oil futures put, F=K=20, r=9 %, sigma=25 %, T=4 months -> 1.12."""
+    """Hull 10th ed. ch. 18: crude-oil futures put, F=K=20, r=9 %, sigma=25 %, T=4 months.
+
+    Put (and call) = 1.12.
+    """
     assert round(black76_price("put", 20, 20, 4 / 12, 0.09, 0.25), 2) == 1.12
     assert round(black76_price("call", 20, 20, 4 / 12, 0.09, 0.25), 2) == 1.12
 
@@ -116,7 +123,9 @@ def test_bsm_matches_quantlib_engine_with_dates() -> None:
         ql.QuoteHandle(spot),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(qq), dc)),
         ql.YieldTermStructureHandle(ql.FlatForward(today, ql.QuoteHandle(rq), dc)),
-        ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vq), dc)),
+        ql.BlackVolTermStructureHandle(
+            ql.BlackConstantVol(today, ql.NullCalendar(), ql.QuoteHandle(vq), dc)
+        ),
     )
     engine = ql.AnalyticEuropeanEngine(process)
     s, r, q, v = c["s"], c["r"], c["q"], c["v"]
@@ -148,7 +157,10 @@ def test_bsm_matches_quantlib_engine_with_dates() -> None:
 
 
 def test_black76_matches_quantlib() -> None:
-    """Black-76 vs BlackCalculator on the forward (spot = forward); rho with F fixed = QL rho + dividend rho."""
+    """Black-76 vs BlackCalculator on the forward (spot = forward).
+
+    Rho with F fixed = QuantLib's rho + dividend rho.
+    """
     c = random_cases(1000, seed=11)
     f, t, r, v = c["s"], c["t"], c["r"], c["v"]
     k = f * np.exp(c["m"])
@@ -202,11 +214,15 @@ def test_greeks_match_finite_differences() -> None:
         return bsm_price("put", a["spot"], a["strike"], a["t"], a["rate"], a["vol"], a["dividend"])
 
     assert g["delta"] == pytest.approx((p(spot=s + h) - p(spot=s - h)) / (2 * h), rel=1e-7)
-    assert g["gamma"] == pytest.approx((p(spot=s + 1e-2) - 2 * p() + p(spot=s - 1e-2)) / 1e-4, rel=1e-5)
+    assert g["gamma"] == pytest.approx(
+        (p(spot=s + 1e-2) - 2 * p() + p(spot=s - 1e-2)) / 1e-4, rel=1e-5
+    )
     assert g["vega"] == pytest.approx((p(vol=v + h) - p(vol=v - h)) / (2 * h), rel=1e-7)
     assert g["theta"] == pytest.approx(-(p(t=t + h) - p(t=t - h)) / (2 * h), rel=1e-7)
     assert g["rho"] == pytest.approx((p(rate=r + h) - p(rate=r - h)) / (2 * h), rel=1e-7)
-    assert g["dividend_rho"] == pytest.approx((p(dividend=q + h) - p(dividend=q - h)) / (2 * h), rel=1e-7)
+    assert g["dividend_rho"] == pytest.approx(
+        (p(dividend=q + h) - p(dividend=q - h)) / (2 * h), rel=1e-7
+    )
 
 
 def test_price_bounds_and_monotonicity() -> None:
@@ -231,12 +247,18 @@ def test_edges_are_exact_limits_without_warnings() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         # t = 0: intrinsic
-        np.testing.assert_array_equal(bsm_price("call", s, k, 0.0, 0.05, 0.2), np.maximum(s - k, 0.0))
-        np.testing.assert_array_equal(bsm_price("put", s, k, 0.0, 0.05, 0.2), np.maximum(k - s, 0.0))
+        np.testing.assert_array_equal(
+            bsm_price("call", s, k, 0.0, 0.05, 0.2), np.maximum(s - k, 0.0)
+        )
+        np.testing.assert_array_equal(
+            bsm_price("put", s, k, 0.0, 0.05, 0.2), np.maximum(k - s, 0.0)
+        )
         # vol = 0: discounted intrinsic of the forward
         t, r, q = 0.5, 0.04, 0.01
         fwd_call = np.maximum(s * np.exp(-q * t) - k * np.exp(-r * t), 0.0)
-        np.testing.assert_allclose(bsm_price("call", s, k, t, r, 0.0, q), fwd_call, rtol=1e-15, atol=0)
+        np.testing.assert_allclose(
+            bsm_price("call", s, k, t, r, 0.0, q), fwd_call, rtol=1e-15, atol=0
+        )
         # huge and tiny strikes: no NaN; deep ITM call -> S e^{-qt} - K e^{-rt}
         p = bsm_price("call", 100.0, np.array([1e-300, 1e-8, 1e12, 1e300]), 1.0, 0.05, 0.3)
         assert np.all(np.isfinite(p))
@@ -264,7 +286,9 @@ def test_negative_rates_and_dividend_above_rate() -> None:
 
 def test_scalar_and_broadcast_shapes() -> None:
     assert isinstance(bsm_price("call", 100, 100, 1, 0.01, 0.2), float)
-    out = bsm_price(np.array(["call", "put"])[:, None], 100.0, np.array([90.0, 100.0, 110.0]), 1.0, 0.01, 0.2)
+    out = bsm_price(
+        np.array(["call", "put"])[:, None], 100.0, np.array([90.0, 100.0, 110.0]), 1.0, 0.01, 0.2
+    )
     assert out.shape == (2, 3)
     assert bsm_price(np.array([1, -1]), 100.0, 100.0, 1.0, 0.0, 0.2).shape == (2,)
     g = bsm_greeks("call", [100.0, 101.0], 100.0, 1.0, 0.0, 0.2)
@@ -288,7 +312,15 @@ def test_scalar_and_broadcast_shapes() -> None:
     ],
 )
 def test_bad_input_names_the_field(kwargs: dict, field: str) -> None:
-    args = {"kind": "call", "spot": 100.0, "strike": 100.0, "t": 1.0, "rate": 0.01, "vol": 0.2, "dividend": 0.0}
+    args = {
+        "kind": "call",
+        "spot": 100.0,
+        "strike": 100.0,
+        "t": 1.0,
+        "rate": 0.01,
+        "vol": 0.2,
+        "dividend": 0.0,
+    }
     args.update(kwargs)
     with pytest.raises(ValidationError) as exc:
         bsm_price(**args)

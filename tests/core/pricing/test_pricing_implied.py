@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from _pricing_ql import ql, random_cases
 
 from floorguard.core.pricing import (
     REASONS,
@@ -16,8 +17,6 @@ from floorguard.core.pricing import (
     implied_vol_details,
 )
 from floorguard.exceptions import ValidationError
-
-from _pricing_ql import ql, random_cases
 
 EPS = np.finfo(float).eps
 
@@ -48,7 +47,10 @@ def test_round_trip_1e10_where_vega_above_1e8() -> None:
     # the price round trip holds everywhere the solver answered
     ok = res.reason == "ok"
     back = bsm_price(c["kind"][ok], s[ok], k[ok], t[ok], r[ok], res.vol[ok], q[ok])
-    assert np.all(np.abs(back - price[ok]) <= 1e-12 * np.maximum(price[ok], 1e-300) + 64 * EPS * np.maximum(s[ok], k[ok]))
+    assert np.all(
+        np.abs(back - price[ok])
+        <= 1e-12 * np.maximum(price[ok], 1e-300) + 64 * EPS * np.maximum(s[ok], k[ok])
+    )
 
 
 def test_agrees_with_quantlib_black_formula_implied_stddev() -> None:
@@ -66,7 +68,15 @@ def test_agrees_with_quantlib_black_formula_implied_stddev() -> None:
             continue
         ot = ql.Option.Call if kind[i] > 0 else ql.Option.Put
         sd = ql.blackFormulaImpliedStdDev(
-            ot, float(k[i]), float(fwd[i]), float(price[i]), math.exp(-r[i] * t[i]), 0.0, 0.2 * math.sqrt(t[i]), 1e-14, 200
+            ot,
+            float(k[i]),
+            float(fwd[i]),
+            float(price[i]),
+            math.exp(-r[i] * t[i]),
+            0.0,
+            0.2 * math.sqrt(t[i]),
+            1e-14,
+            200,
         )
         assert ours[i] * math.sqrt(t[i]) == pytest.approx(sd, rel=1e-9), i
         checked += 1

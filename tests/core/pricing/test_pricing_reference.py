@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _pricing_ql import random_cases
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +17,6 @@ from floorguard.core.pricing._reference import (
     lr_tree_ref,
 )
 
-from _pricing_ql import random_cases
-
 
 def test_bsm_fast_equals_reference() -> None:
     c = random_cases(500, seed=404)
@@ -28,7 +27,9 @@ def test_bsm_fast_equals_reference() -> None:
         ref = bsm_greeks_ref(kind, c["s"][i], k[i], c["t"][i], c["r"][i], c["v"][i], c["q"][i])
         scale = max(c["s"][i], k[i])
         for name, val in ref.items():
-            sc = {"delta": 1.0, "gamma": 1.0 / c["s"][i]}.get(name, scale * max(1.0, c["t"][i]) * (1 + c["v"][i] / np.sqrt(c["t"][i])))
+            sc = {"delta": 1.0, "gamma": 1.0 / c["s"][i]}.get(
+                name, scale * max(1.0, c["t"][i]) * (1 + c["v"][i] / np.sqrt(c["t"][i]))
+            )
             assert fast[name][i] == pytest.approx(val, rel=1e-12, abs=1e-14 * sc), (name, i)
 
 
@@ -45,10 +46,14 @@ def test_bsm_fast_equals_reference() -> None:
 def test_property_parity_bounds_and_reference(kind, s, m, t, r, q, v) -> None:
     k = s * float(np.exp(m))
     p = bsm_price(kind, s, k, t, r, v, q)
-    assert p == pytest.approx(bsm_price_ref(kind, s, k, t, r, v, q), rel=1e-12, abs=1e-13 * max(s, k))
+    assert p == pytest.approx(
+        bsm_price_ref(kind, s, k, t, r, v, q), rel=1e-12, abs=1e-13 * max(s, k)
+    )
     other = "put" if kind == "call" else "call"
     sign = 1.0 if kind == "call" else -1.0
-    parity = p - bsm_price(other, s, k, t, r, v, q) - sign * (s * np.exp(-q * t) - k * np.exp(-r * t))
+    parity = (
+        p - bsm_price(other, s, k, t, r, v, q) - sign * (s * np.exp(-q * t) - k * np.exp(-r * t))
+    )
     assert abs(parity) <= 1e-13 * max(s, k)
     am = american_price(kind, s, k, t, r, v, q)
     assert am >= p
@@ -58,8 +63,12 @@ def test_property_parity_bounds_and_reference(kind, s, m, t, r, q, v) -> None:
 def test_trees_converge_to_black_scholes_for_european() -> None:
     """CRR and LR reference trees without early exercise approach the closed form (Hull ch. 21)."""
     bs = bsm_price_ref("put", 50.0, 52.0, 2.0, 0.05, 0.30)
-    assert crr_tree_ref("put", 50.0, 52.0, 2.0, 0.05, 0.30, steps=400, american=False) == pytest.approx(bs, abs=2e-2)
-    assert lr_tree_ref("put", 50.0, 52.0, 2.0, 0.05, 0.30, steps=201, american=False) == pytest.approx(bs, abs=1e-4)
+    assert crr_tree_ref(
+        "put", 50.0, 52.0, 2.0, 0.05, 0.30, steps=400, american=False
+    ) == pytest.approx(bs, abs=2e-2)
+    assert lr_tree_ref(
+        "put", 50.0, 52.0, 2.0, 0.05, 0.30, steps=201, american=False
+    ) == pytest.approx(bs, abs=1e-4)
 
 
 def test_hull_example_21_1_reference_tree() -> None:

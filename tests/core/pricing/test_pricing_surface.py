@@ -55,7 +55,13 @@ def _synthetic(seed: int, noise: float = 0.0):
         k_all.append(fwd * np.exp(k))
         iv_all.append(iv)
         f_all.append(np.full(k.size, fwd))
-    return ts, np.concatenate(t_all), np.concatenate(k_all), np.concatenate(iv_all), np.concatenate(f_all)
+    return (
+        ts,
+        np.concatenate(t_all),
+        np.concatenate(k_all),
+        np.concatenate(iv_all),
+        np.concatenate(f_all),
+    )
 
 
 def test_fit_surface_on_exact_quotes() -> None:
@@ -92,14 +98,21 @@ def test_atm_vol_and_skew_definitions() -> None:
     tt = row["t"]
     assert row["atm_vol"] == pytest.approx(np.sqrt(svi_total_variance(p, 0.0) / tt), rel=1e-12)
     h = 1e-5
-    num = (np.sqrt(svi_total_variance(p, h) / tt) - np.sqrt(svi_total_variance(p, -h) / tt)) / (2 * h)
+    num = (np.sqrt(svi_total_variance(p, h) / tt) - np.sqrt(svi_total_variance(p, -h) / tt)) / (
+        2 * h
+    )
     assert row["skew"] == pytest.approx(num, rel=1e-6)
 
 
 def test_too_few_quotes_are_skipped_and_bad_input_rejected() -> None:
     _, t, k, iv, f = _synthetic(4)
     t2 = np.concatenate([t, [3.0, 3.0]])
-    surf = fit_surface(t2, np.concatenate([k, [100.0, 110.0]]), np.concatenate([iv, [0.2, 0.2]]), np.concatenate([f, [105.0, 105.0]]))
+    surf = fit_surface(
+        t2,
+        np.concatenate([k, [100.0, 110.0]]),
+        np.concatenate([iv, [0.2, 0.2]]),
+        np.concatenate([f, [105.0, 105.0]]),
+    )
     assert surf.skipped == [{"t": 3.0, "n_quotes": 2, "reason": "fewer than 5 quotes"}]
     with pytest.raises(ValidationError) as exc:
         fit_surface(t, k, -iv, f)
@@ -153,9 +166,18 @@ def test_spx_chain_surface(spx_chain_file) -> None:
             otm = np.where(kinds == "call", strikes >= est.forward, strikes < est.forward)
             keep = otm & (qt["bid"].to_numpy(dtype=float)[mask] > 0) & (mids[mask] > 0)
             n = int(keep.sum())
-            parts.append((mids[mask][keep], kinds[keep], strikes[keep], t_all[mask][keep],
-                          np.full(n, est.forward), np.full(n, est.rate), np.full(n, est.dividend_yield)))
-    mid, kind, strike, t, fwd, rate, q = (np.concatenate(x) for x in zip(*parts))
+            parts.append(
+                (
+                    mids[mask][keep],
+                    kinds[keep],
+                    strikes[keep],
+                    t_all[mask][keep],
+                    np.full(n, est.forward),
+                    np.full(n, est.rate),
+                    np.full(n, est.dividend_yield),
+                )
+            )
+    mid, kind, strike, t, fwd, rate, q = (np.concatenate(x) for x in zip(*parts, strict=True))
     res = implied_vol_details(mid, kind, chain.spot, strike, t, rate, q)
     ok = res.reason == "ok"
     assert ok.mean() > 0.99

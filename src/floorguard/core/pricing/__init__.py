@@ -13,6 +13,12 @@ from floorguard.core.pricing._black import (
     bsm_price,
     put_call_parity_residual,
 )
+from floorguard.core.pricing._implied import (
+    REASONS,
+    ImpliedVolResult,
+    implied_vol,
+    implied_vol_details,
+)
 from floorguard.core.pricing._surface import (
     ModelSurface,
     SviParams,
@@ -21,12 +27,6 @@ from floorguard.core.pricing._surface import (
     fit_svi,
     svi_butterfly_g,
     svi_total_variance,
-)
-from floorguard.core.pricing._implied import (
-    REASONS,
-    ImpliedVolResult,
-    implied_vol,
-    implied_vol_details,
 )
 
 __all__ = [

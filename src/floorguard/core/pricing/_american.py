@@ -41,7 +41,7 @@ __all__ = ["american_greeks", "american_price"]
 
 _INV_SQRT_2PI = 0.3989422804014326779399460599343818684758586311649
 
-#: (Chebyshev nodes n, fixed-point quadrature points l, iterations m, premium points p)
+#: (Chebyshev nodes n, fixed-point quadrature points n_q, iterations m, premium points p)
 _SCHEMES: dict[str, tuple[int, int, int, int]] = {
     "fast": (8, 12, 10, 48),
     "accurate": (12, 16, 16, 64),
@@ -50,7 +50,7 @@ _SCHEMES: dict[str, tuple[int, int, int, int]] = {
 
 
 @lru_cache(maxsize=8)
-def _plan(n: int, l: int, p: int) -> dict[str, FloatArray]:
+def _plan(n: int, n_q: int, p: int) -> dict[str, FloatArray]:
     """Option-independent nodes, weights and interpolation matrices (cached)."""
     j = np.arange(n + 1)
     z = -np.cos(np.pi * j / n)  # Chebyshev–Lobatto nodes on [-1, 1], z_0 = -1 (tau = 0)
@@ -70,12 +70,12 @@ def _plan(n: int, l: int, p: int) -> dict[str, FloatArray]:
 
     # Both integrals use u = tau sin^2(th), th = pi (1 + y) / 4: the boundary is smooth
     # in sqrt(u) (u -> 0) and the kernels are smooth in sqrt(tau - u) (u -> tau).
-    y, wy = np.polynomial.legendre.leggauss(l)
+    y, wy = np.polynomial.legendre.leggauss(n_q)
     th = 0.25 * np.pi * (1.0 + y)
     sin_t, cos_t = np.sin(th), np.cos(th)
     a = 0.5 * (1.0 + z[1:])  # sqrt(tau_i / T), shape (n,)
-    z_u = 2.0 * a[:, None] * sin_t[None, :] - 1.0  # (n, l)
-    w_fp = interp_matrix(z_u.ravel())  # (n+1, n*l)
+    z_u = 2.0 * a[:, None] * sin_t[None, :] - 1.0  # (n, n_q)
+    w_fp = interp_matrix(z_u.ravel())  # (n+1, n*n_q)
     xg, wg = np.polynomial.legendre.leggauss(p)
     th_p = 0.25 * np.pi * (1.0 + xg)
     w_pr = interp_matrix(2.0 * np.sin(th_p) - 1.0)
@@ -130,13 +130,13 @@ def _alo_boundary(
     """
     m_opt, n1 = h_nodes.shape
     n = n1 - 1
-    l = plan["w_du"].size
+    n_q = plan["w_du"].size
     rr, qq, vv, kk = r[:, None], q[:, None], v[:, None], k[:, None]
     lx = log_xmax[:, None]
     tau = t[:, None] * (plan["a"] * plan["a"])[None, :]  # (m, n)
     sq_tau = np.sqrt(tau)
     vol_sq_tau = vv * sq_tau
-    u_b = tau[:, :, None] * plan["u_over_tau"]  # boundary times, (m, n, l)
+    u_b = tau[:, :, None] * plan["u_over_tau"]  # boundary times, (m, n, n_q)
     vol_sq_m = (vv * sq_tau)[:, :, None] * plan["sqm_over_sqtau"]
     drift_m = ((rr - qq) * tau)[:, :, None] * plan["m_over_tau"]
     half_var = 0.5 * vol_sq_m
@@ -156,7 +156,7 @@ def _alo_boundary(
         hn = h_nodes[active]
         lxa = lx[active]
         ln_b = lxa - np.sqrt(hn[:, 1:])  # (a, n)
-        h_u = (hn @ w_fp).reshape(active.size, n, l)
+        h_u = (hn @ w_fp).reshape(active.size, n, n_q)
         # ln(b_i / B(u_ik)) = sqrt(H(u)) - sqrt(H_i)
         ln_ratio = np.sqrt(np.maximum(h_u, 0.0)) - np.sqrt(hn[:, 1:])[:, :, None]
         d_plus = (ln_ratio + drift_m[active]) * inv_vsm[active] + half_var[active]
@@ -201,8 +201,8 @@ def _alo_put(
     scheme: tuple[int, int, int, int],
 ) -> FloatArray:
     """American put by ALO for flat arrays in the single-boundary regime (t, v > 0)."""
-    n, l, m_iter, p = scheme
-    plan = _plan(n, l, p)
+    n, n_q, m_iter, p = scheme
+    plan = _plan(n, n_q, p)
     xmax = k * x_ratio  # boundary at expiry
     log_xmax = np.log(xmax)
     sq_tau = np.sqrt(t[:, None] * (plan["a"] * plan["a"])[None, :])
@@ -223,7 +223,16 @@ def _alo_put(
         sel = np.flatnonzero(use_a == flag)
         if sel.size:
             h_nodes[sel] = _alo_boundary(
-                k[sel], t[sel], r[sel], q[sel], v[sel], log_xmax[sel], h_nodes[sel], plan, m_iter, flag
+                k[sel],
+                t[sel],
+                r[sel],
+                q[sel],
+                v[sel],
+                log_xmax[sel],
+                h_nodes[sel],
+                plan,
+                m_iter,
+                flag,
             )
     log_xmax = log_xmax[:, None]
     rr, qq, vv, kk = r[:, None], q[:, None], v[:, None], k[:, None]
@@ -243,9 +252,7 @@ def _alo_put(
     ) * ndtr(-dp)
     integrand = np.where(el_pos, integrand, 0.0)
     premium = t * np.sum(integrand * plan["pr_w"][None, :], axis=1)
-    euro = _bsm_price_arrays(
-        np.full(s.shape, -1.0), s, k, t, r, v, q
-    )
+    euro = _bsm_price_arrays(np.full(s.shape, -1.0), s, k, t, r, v, q)
     price = euro + np.maximum(premium, 0.0)
     # exercise region: spot at or below the boundary today
     ln_b_t = log_xmax[:, 0] - np.sqrt(h_nodes[:, -1])  # boundary at tau = T
@@ -254,7 +261,9 @@ def _alo_put(
     return np.where(exercised, intrinsic, np.maximum(price, intrinsic))
 
 
-def _zero_vol_put(s: FloatArray, k: FloatArray, t: FloatArray, r: FloatArray, q: FloatArray) -> FloatArray:
+def _zero_vol_put(
+    s: FloatArray, k: FloatArray, t: FloatArray, r: FloatArray, q: FloatArray
+) -> FloatArray:
     """American put with zero vol: best deterministic exercise time in [0, t]."""
 
     def val(tt: FloatArray) -> FloatArray:
@@ -321,11 +330,13 @@ def _american_flat(
     if np.any(alo):
         idx = np.flatnonzero(alo)
         sch = _SCHEMES[scheme]
-        n, l, _, p = sch
-        chunk = max(1, 4_000_000 // (n * l + p))
+        n, n_q, _, p = sch
+        chunk = max(1, 4_000_000 // (n * n_q + p))
         for start in range(0, idx.size, chunk):
             sel = idx[start : start + chunk]
-            res[sel] = _alo_put(ps[sel], pk[sel], t[sel], pr[sel], pq[sel], v[sel], x_ratio[sel], sch)
+            res[sel] = _alo_put(
+                ps[sel], pk[sel], t[sel], pr[sel], pq[sel], v[sel], x_ratio[sel], sch
+            )
     # never below the European value nor the intrinsic value (which is also the
     # answer where a tree could not resolve the option: res NaN -> 0)
     res = np.where(np.isnan(res), 0.0, res)
@@ -386,7 +397,9 @@ def american_price(
     if method not in ("alo", "binomial"):
         raise ValidationError.for_field("method", f"must be 'alo' or 'binomial', got {method!r}")
     if scheme not in _SCHEMES:
-        raise ValidationError.for_field("scheme", f"must be one of {sorted(_SCHEMES)}, got {scheme!r}")
+        raise ValidationError.for_field(
+            "scheme", f"must be one of {sorted(_SCHEMES)}, got {scheme!r}"
+        )
     if int(steps) < 3:
         raise ValidationError.for_field("steps", "must be >= 3")
     theta, s, k, t_, r, v, q = _validate_bsm(kind, spot, strike, t, rate, vol, dividend)
@@ -422,9 +435,17 @@ def american_greeks(
     """
     theta, s, k, t_, r, v, q = _validate_bsm(kind, spot, strike, t, rate, vol, dividend)
     shape = s.shape
-    th, s, k, t_, r, v, q = (np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (theta, s, k, t_, r, v, q))
+    th, s, k, t_, r, v, q = (
+        np.ascontiguousarray(a, dtype=np.float64).ravel() for a in (theta, s, k, t_, r, v, q)
+    )
 
-    def price(ss: FloatArray = s, tt: FloatArray = t_, rr: FloatArray = r, vv: FloatArray = v, qq: FloatArray = q) -> FloatArray:
+    def price(
+        ss: FloatArray = s,
+        tt: FloatArray = t_,
+        rr: FloatArray = r,
+        vv: FloatArray = v,
+        qq: FloatArray = q,
+    ) -> FloatArray:
         return _american_flat(th, ss, k, tt, rr, vv, qq, scheme=scheme)
 
     base = price()
@@ -433,7 +454,9 @@ def american_greeks(
     delta = (up - dn) / (2.0 * hs)
     gamma = (up - 2.0 * base + dn) / (hs * hs)
     hv = np.minimum(1e-3, 0.5 * v + 1e-4)
-    vega = (price(vv=v + hv) - price(vv=np.maximum(v - hv, 0.0))) / (v + hv - np.maximum(v - hv, 0.0))
+    vega = (price(vv=v + hv) - price(vv=np.maximum(v - hv, 0.0))) / (
+        v + hv - np.maximum(v - hv, 0.0)
+    )
     hr = 1e-4
     rho = (price(rr=r + hr) - price(rr=r - hr)) / (2 * hr)
     drho = (price(qq=q + hr) - price(qq=q - hr)) / (2 * hr)
@@ -484,8 +507,16 @@ def _american_iv(
     vol = np.full(n, np.nan)
     code = np.full(n, _OK, dtype=np.int8)
     valid = (
-        np.isfinite(price) & np.isfinite(s) & np.isfinite(k) & np.isfinite(t) & np.isfinite(r)
-        & np.isfinite(q) & (s > 0.0) & (k > 0.0) & (t >= 0.0) & (price >= 0.0)
+        np.isfinite(price)
+        & np.isfinite(s)
+        & np.isfinite(k)
+        & np.isfinite(t)
+        & np.isfinite(r)
+        & np.isfinite(q)
+        & (s > 0.0)
+        & (k > 0.0)
+        & (t >= 0.0)
+        & (price >= 0.0)
     )
     code[~valid] = _INVALID
     code[valid & (t == 0.0)] = _ZERO_T
@@ -528,7 +559,9 @@ def _american_iv(
             if act.size == 0:
                 break
             xa = x[act]
-            pa = _american_flat(TH[act], S[act], K[act], T[act], R[act], xa, Q[act], scheme="accurate")
+            pa = _american_flat(
+                TH[act], S[act], K[act], T[act], R[act], xa, Q[act], scheme="accurate"
+            )
             f = pa - P[act]
             lo[act] = np.where(f < 0.0, xa, lo[act])
             hi[act] = np.where(f >= 0.0, xa, hi[act])
@@ -536,7 +569,9 @@ def _american_iv(
             # can be far below the European one deep in the money), else the European vega
             with np.errstate(divide="ignore", invalid="ignore"):
                 secant = (f - f_prev[act]) / (xa - x_prev[act])
-            vega_eu = _bsm_greeks_arrays(TH[act], S[act], K[act], T[act], R[act], xa, Q[act])["vega"]
+            vega_eu = _bsm_greeks_arrays(TH[act], S[act], K[act], T[act], R[act], xa, Q[act])[
+                "vega"
+            ]
             slope = np.where(np.isfinite(secant) & (secant > 0.0), secant, vega_eu)
             with np.errstate(divide="ignore", invalid="ignore"):
                 xn = xa - f / slope
@@ -545,8 +580,10 @@ def _american_iv(
             x_prev[act] = xa
             f_prev[act] = f
             exact = np.abs(f) <= tol_f[act]
-            conv = exact | (np.abs(xn - xa) <= 1e-10 * np.maximum(xa, 1e-3)) | (
-                hi[act] - lo[act] <= 1e-10 * np.maximum(xa, 1e-3)
+            conv = (
+                exact
+                | (np.abs(xn - xa) <= 1e-10 * np.maximum(xa, 1e-3))
+                | (hi[act] - lo[act] <= 1e-10 * np.maximum(xa, 1e-3))
             )
             x[act] = np.where(exact, xa, xn)
             done[act] = conv

@@ -29,7 +29,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 
 from floorguard._typing import ArrayLike, FloatArray
 from floorguard.core.pricing._inputs import all_scalar, as_float, kind_sign
@@ -105,7 +105,9 @@ def _guess_tables() -> FloatArray:
             y = np.log(_b(np.full(t_fine.size, x), t_fine * sc)) - np.log(b_c)
         ok = np.isfinite(y)
         w = 1.0 / np.sqrt(1.0 - y[ok])
-        lower[i] = np.interp(w_grid, np.concatenate([[0.0], w]), np.concatenate([[0.0], t_fine[ok]]))
+        lower[i] = np.interp(
+            w_grid, np.concatenate([[0.0], w]), np.concatenate([[0.0], t_fine[ok]])
+        )
         s_up = sc / np.maximum(u_fine, 1e-300)
         s_up = np.where(u_fine > 0.0, s_up, np.inf)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -261,7 +263,9 @@ def _european_iv(
     code = np.empty(n, dtype=np.int8)
     for start in range(0, n, _CHUNK):
         sl = slice(start, start + _CHUNK)
-        vol[sl], code[sl] = _european_iv_block(price[sl], theta[sl], s[sl], k[sl], t[sl], r[sl], q[sl])
+        vol[sl], code[sl] = _european_iv_block(
+            price[sl], theta[sl], s[sl], k[sl], t[sl], r[sl], q[sl]
+        )
     return vol, code
 
 
@@ -283,7 +287,11 @@ def _european_iv_block(
         valid = np.isfinite(price + s + k + t + r + q)
         if not np.all(valid):
             valid = (
-                np.isfinite(price) & np.isfinite(s) & np.isfinite(k) & np.isfinite(t) & np.isfinite(r)
+                np.isfinite(price)
+                & np.isfinite(s)
+                & np.isfinite(k)
+                & np.isfinite(t)
+                & np.isfinite(r)
                 & np.isfinite(q)
             )
         valid &= (s > 0.0) & (k > 0.0) & (t >= 0.0) & (price >= 0.0)
@@ -377,7 +385,17 @@ def implied_vol_details(
     if style not in ("european", "american"):
         raise ValidationError.for_field("style", f"must be 'european' or 'american', got {style!r}")
     theta = kind_sign(kind)
-    arrays = [as_float(a, f) for a, f in ((price, "price"), (spot, "spot"), (strike, "strike"), (t, "t"), (rate, "rate"), (dividend, "dividend"))]
+    arrays = [
+        as_float(a, f)
+        for a, f in (
+            (price, "price"),
+            (spot, "spot"),
+            (strike, "strike"),
+            (t, "t"),
+            (rate, "rate"),
+            (dividend, "dividend"),
+        )
+    ]
     try:
         b = np.broadcast_arrays(theta, *arrays)
     except ValueError as exc:

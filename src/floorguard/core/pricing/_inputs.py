@@ -42,7 +42,9 @@ def kind_sign(kind: Any) -> FloatArray:
             raise ValidationError.for_field("kind", "numeric kinds must be +1 (call) or -1 (put)")
         return sign
     if arr.dtype.kind == "b":
-        raise ValidationError.for_field("kind", "must be 'call'/'put' strings or +1/-1, not booleans")
+        raise ValidationError.for_field(
+            "kind", "must be 'call'/'put' strings or +1/-1, not booleans"
+        )
     if arr.dtype.kind not in "UO":
         raise ValidationError.for_field("kind", f"unsupported dtype {arr.dtype}")
     if arr.dtype.kind == "O":

@@ -37,7 +37,9 @@ def _sign(kind: str) -> float:
     return 1.0 if kind == "call" else -1.0
 
 
-def bsm_price_ref(kind: str, s: float, k: float, t: float, r: float, vol: float, q: float = 0.0) -> float:
+def bsm_price_ref(
+    kind: str, s: float, k: float, t: float, r: float, vol: float, q: float = 0.0
+) -> float:
     """Black–Scholes–Merton price (Hull, eq. 15.20/15.21 with a dividend yield)."""
     theta = _sign(kind)
     if t <= 0.0 or vol <= 0.0:
@@ -45,7 +47,9 @@ def bsm_price_ref(kind: str, s: float, k: float, t: float, r: float, vol: float,
     sd = vol * math.sqrt(t)
     d1 = (math.log(s / k) + (r - q + 0.5 * vol * vol) * t) / sd
     d2 = d1 - sd
-    return theta * (s * math.exp(-q * t) * norm_cdf(theta * d1) - k * math.exp(-r * t) * norm_cdf(theta * d2))
+    return theta * (
+        s * math.exp(-q * t) * norm_cdf(theta * d1) - k * math.exp(-r * t) * norm_cdf(theta * d2)
+    )
 
 
 def bsm_greeks_ref(
@@ -66,14 +70,24 @@ def bsm_greeks_ref(
         "delta": theta * dq * n1,
         "gamma": dq * pdf / (s * sd),
         "vega": s * dq * pdf * math.sqrt(t),
-        "theta": -s * dq * pdf * vol / (2.0 * math.sqrt(t)) + theta * (q * s * dq * n1 - r * k * dr * n2),
+        "theta": -s * dq * pdf * vol / (2.0 * math.sqrt(t))
+        + theta * (q * s * dq * n1 - r * k * dr * n2),
         "rho": theta * k * t * dr * n2,
         "dividend_rho": -theta * s * t * dq * n1,
     }
 
 
 def _backward(
-    kind: str, s: float, k: float, r: float, dt: float, n: int, u: float, d: float, p: float, american: bool
+    kind: str,
+    s: float,
+    k: float,
+    r: float,
+    dt: float,
+    n: int,
+    u: float,
+    d: float,
+    p: float,
+    american: bool,
 ) -> float:
     theta = _sign(kind)
     disc = math.exp(-r * dt)
@@ -88,7 +102,15 @@ def _backward(
 
 
 def crr_tree_ref(
-    kind: str, s: float, k: float, t: float, r: float, vol: float, q: float = 0.0, steps: int = 200, american: bool = True
+    kind: str,
+    s: float,
+    k: float,
+    t: float,
+    r: float,
+    vol: float,
+    q: float = 0.0,
+    steps: int = 200,
+    american: bool = True,
 ) -> float:
     """Cox–Ross–Rubinstein binomial tree (Hull, ch. 21): u = e^{vol sqrt(dt)}, d = 1/u."""
     dt = t / steps
@@ -99,7 +121,15 @@ def crr_tree_ref(
 
 
 def lr_tree_ref(
-    kind: str, s: float, k: float, t: float, r: float, vol: float, q: float = 0.0, steps: int = 201, american: bool = True
+    kind: str,
+    s: float,
+    k: float,
+    t: float,
+    r: float,
+    vol: float,
+    q: float = 0.0,
+    steps: int = 201,
+    american: bool = True,
 ) -> float:
     """Leisen–Reimer tree (Peizer–Pratt method 2), odd steps."""
     n = steps | 1
@@ -125,7 +155,9 @@ def implied_vol_bisection_ref(
 ) -> float:
     """European implied vol by plain bisection on [1e-9, 20] to 1e-15 (NaN if out of bounds)."""
     lo, hi = 1e-9, 20.0
-    if not (bsm_price_ref(kind, s, k, t, r, lo, q) < price < bsm_price_ref(kind, s, k, t, r, hi, q)):
+    if not (
+        bsm_price_ref(kind, s, k, t, r, lo, q) < price < bsm_price_ref(kind, s, k, t, r, hi, q)
+    ):
         return math.nan
     for _ in range(200):
         mid = 0.5 * (lo + hi)

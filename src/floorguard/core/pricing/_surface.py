@@ -57,7 +57,7 @@ _ROUNDS = 12
 def _min_g(
     a: FloatArray, d: FloatArray, c: FloatArray, m: FloatArray, sig: FloatArray, kg: FloatArray
 ) -> FloatArray:
-    """min over the points kg (L, G) of Gatheral's g for candidate slices (P, G)."""
+    """Min over the points kg (L, G) of Gatheral's g for candidate slices (P, G)."""
     y = (kg[None, :, :] - m[:, None, :]) / sig[:, None, :]  # (P, L, G)
     root = np.sqrt(y * y + 1.0)
     aa, dd, cc, ss = a[:, None, :], d[:, None, :], c[:, None, :], sig[:, None, :]
@@ -168,7 +168,10 @@ def _solve_inner(
     a = np.where(infeasible, (sv - d * sy - c * sz) / s1, a)
     a = np.maximum(a, -np.sqrt(np.maximum(c * c - d * d, 0.0)))
     obj = (
-        a * a * s1 + d * d * syy + c * c * szz + mo["svv"]
+        a * a * s1
+        + d * d * syy
+        + c * c * szz
+        + mo["svv"]
         + 2.0 * (a * d * sy + a * c * sz + d * c * syz - a * sv - d * syv - c * szv)
     )
     return a, d, c, obj
@@ -185,13 +188,21 @@ def _fit_groups(
     grp = np.repeat(np.arange(n_groups), ends - starts)
     # round 0: m over the quoted range (+-25 %), log sigma over [1e-3, 2]
     nm, ns = 13, 11
-    m_axis = kmin[None, :] - 0.25 * span[None, :] + np.linspace(0.0, 1.0, nm)[:, None] * 1.5 * span[None, :]
+    m_axis = (
+        kmin[None, :]
+        - 0.25 * span[None, :]
+        + np.linspace(0.0, 1.0, nm)[:, None] * 1.5 * span[None, :]
+    )
     ls_axis = np.repeat(np.linspace(np.log(1e-3), np.log(2.0), ns)[:, None], n_groups, axis=1)
     dm = 1.5 * span / (nm - 1)
     dls = (np.log(2.0) - np.log(1e-3)) / (ns - 1)
     best_m = best_ls = None
     # k points (per expiry) where the butterfly condition is enforced
-    kg = kmin[None, :] - 0.1 * span[None, :] + np.linspace(0.0, 1.0, 49)[:, None] * 1.2 * span[None, :]
+    kg = (
+        kmin[None, :]
+        - 0.1 * span[None, :]
+        + np.linspace(0.0, 1.0, 49)[:, None] * 1.2 * span[None, :]
+    )
     for _round in range(_ROUNDS):
         m_grid = np.repeat(m_axis, ls_axis.shape[0], axis=0)  # (P, G)
         ls_grid = np.tile(ls_axis, (m_axis.shape[0], 1))
@@ -228,9 +239,7 @@ def _fit_groups(
     return params
 
 
-def fit_svi(
-    k: ArrayLike, total_variance: ArrayLike, weights: ArrayLike | None = None
-) -> SviParams:
+def fit_svi(k: ArrayLike, total_variance: ArrayLike, weights: ArrayLike | None = None) -> SviParams:
     """Fit raw SVI to one expiry's (log-moneyness, total variance) points.
 
     Parameters
@@ -303,7 +312,9 @@ class VolSurface:
 
     def total_variance(self, k: ArrayLike, t_years: ArrayLike) -> FloatArray:
         """Total variance at log-moneyness ``k`` and time ``t_years`` (broadcast)."""
-        kk, tt = np.broadcast_arrays(np.asarray(k, dtype=np.float64), np.asarray(t_years, dtype=np.float64))
+        kk, tt = np.broadcast_arrays(
+            np.asarray(k, dtype=np.float64), np.asarray(t_years, dtype=np.float64)
+        )
         slices = np.stack([svi_total_variance(p, kk) for p in self.params])  # (n_exp, ...)
         # calendar repair: total variance never decreases with t (a running max over slices)
         slices = np.maximum.accumulate(slices, axis=0)
@@ -403,7 +414,9 @@ def fit_surface(
             else np.broadcast_to(as_float(weights, "weights"), (n,)).astype(np.float64).ravel()
         )
     except ValueError as exc:
-        raise ValidationError.for_field("shape", "expiry_t, strikes, ivs, forwards, weights must match") from exc
+        raise ValidationError.for_field(
+            "shape", "expiry_t, strikes, ivs, forwards, weights must match"
+        ) from exc
     for arr, name in ((t, "expiry_t"), (kk, "strikes"), (iv, "ivs"), (fw, "forwards")):
         if not (np.all(np.isfinite(arr)) and np.all(arr > 0.0)):
             raise ValidationError.for_field(name, "must be finite and > 0")
