@@ -25,14 +25,26 @@ PEER_VENV = ROOT / ".venv-peers"
 
 def median_time(fn: Callable[[], Any], repeat: int = 3, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeat`` runs."""
+    return median_wall_cpu(fn, repeat, warmup)[0]
+
+
+def median_wall_cpu(
+    fn: Callable[[], Any], repeat: int = 3, warmup: int = 1
+) -> tuple[float, float]:
+    """Median wall and median CPU (process) time of ``fn()`` in seconds.
+
+    CPU time is reported beside wall time because the machine is shared: under
+    load the wall time stretches, the CPU time of single-threaded work much less.
+    """
     for _ in range(warmup):
         fn()
-    times = []
+    walls, cpus = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def peer_python() -> Path:

@@ -15,23 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench._harness import machine
-
-
-def timed(fn, repeat: int = 3, warmup: int = 1) -> tuple[float, float]:
-    """Median wall and median CPU (process) time of ``fn()`` in seconds."""
-    import statistics
-    import time
-
-    for _ in range(warmup):
-        fn()
-    walls, cpus = [], []
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return statistics.median(walls), statistics.median(cpus)
+from bench._harness import machine, median_wall_cpu
 
 
 N_ASSETS = 20
@@ -163,13 +147,13 @@ def _main() -> None:
 
     # 1. terminal scenario
     case = "terminal: 1e6 paths × 21 assets, collar"
-    base = timed(lambda: _normals(TERMINAL_PATHS, n, CHUNK))
+    base = median_wall_cpu(lambda: _normals(TERMINAL_PATHS, n, CHUNK))
     rows.append((case, "numpy: draw the normals only (SFC64, same chunks)", base, base, ""))
     rows.append(
         (
             case,
             "floorguard: simulate + value holdings + reprice collar (4097-node spot grid)",
-            timed(lambda: _terminal_kernel(model, h, legs, spot)),
+            median_wall_cpu(lambda: _terminal_kernel(model, h, legs, spot)),
             base,
             "",
         )
@@ -178,7 +162,7 @@ def _main() -> None:
         (
             case,
             "floorguard: same, collar repriced exactly on every path (bsm_price)",
-            timed(lambda: _terminal_kernel(model, h, legs, spot, grid=None)),
+            median_wall_cpu(lambda: _terminal_kernel(model, h, legs, spot, grid=None)),
             base,
             "",
         )
@@ -187,7 +171,7 @@ def _main() -> None:
         (
             case,
             "floorguard `run_scenario` (+ P5/P50/P95, VaR, ES, CF-ES, breach, all with SEs)",
-            timed(
+            median_wall_cpu(
                 lambda: run_scenario(
                     h,
                     model,
@@ -205,13 +189,13 @@ def _main() -> None:
 
     # 2. paths with floor-breach monitoring
     case = "paths: 1e5 × 30 days × 21 assets, floor breach"
-    pbase = timed(lambda: _normals(PATH_PATHS * STEPS, n, 20_000))
+    pbase = median_wall_cpu(lambda: _normals(PATH_PATHS * STEPS, n, 20_000))
     rows.append((case, "numpy: draw the normals only", pbase, pbase, ""))
     rows.append(
         (
             case,
             "plain per-step numpy loop (unhedged breach only)",
-            timed(lambda: _plain_step_loop(model, h, floor)),
+            median_wall_cpu(lambda: _plain_step_loop(model, h, floor)),
             pbase,
             "",
         )
@@ -220,7 +204,7 @@ def _main() -> None:
         (
             case,
             "floorguard `run_scenario`, unhedged + breach + stats with SEs",
-            timed(
+            median_wall_cpu(
                 lambda: run_scenario(
                     h,
                     model,
@@ -239,7 +223,7 @@ def _main() -> None:
         (
             case,
             "floorguard `run_scenario`, collar repriced every day (hedged breach)",
-            timed(
+            median_wall_cpu(
                 lambda: run_scenario(
                     h,
                     model,
@@ -261,11 +245,11 @@ def _main() -> None:
     exact = float(bsm_price("put", s, k, t, r, vol, q))
     npaths = 1_000_000
     ours = mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
-    t_ours = timed(
+    t_ours = median_wall_cpu(
         lambda: mc_european_price(s, k, t, r, vol, "put", dividend_yield=q, n_paths=npaths, seed=3)
     )
     ql_price, ql_err = _quantlib_put(npaths, s, k, days, r, q, vol)
-    t_ql = timed(lambda: _quantlib_put(npaths, s, k, days, r, q, vol))
+    t_ql = median_wall_cpu(lambda: _quantlib_put(npaths, s, k, days, r, q, vol))
     case = "1-asset European put, 1e6 antithetic paths"
     rows.append(
         (
