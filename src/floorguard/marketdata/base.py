@@ -227,9 +227,24 @@ def unknown_symbol(symbol: str, source: str, known: Sequence[str] | None = None)
     return SymbolNotFoundError(f"unknown symbol {symbol!r} in market-data source {source!r}{hint}")
 
 
-def combine_wide(columns: dict[str, pd.Series]) -> pd.DataFrame:
-    """Outer-join per-symbol close series into the wide float frame."""
+def combine_wide(
+    columns: dict[str, pd.Series], provenance: dict[str, dict[str, Any]]
+) -> pd.DataFrame:
+    """Outer-join per-symbol close series into the wide float frame.
+
+    ``attrs["provenance"]`` maps each symbol to its ``provenance`` entry
+    followed by the ``first`` and ``as_of`` dates of its (windowed) series.
+    """
     frame = pd.concat(columns, axis=1, join="outer", sort=True).sort_index()
     frame.index = pd.DatetimeIndex(frame.index, name="date")
     frame.columns = list(columns)
-    return frame.astype("float64")
+    frame = frame.astype("float64")
+    frame.attrs["provenance"] = {
+        s: {
+            **provenance[s],
+            "first": col.first_valid_index().date().isoformat(),
+            "as_of": col.last_valid_index().date().isoformat(),
+        }
+        for s, col in columns.items()
+    }
+    return frame

@@ -209,17 +209,9 @@ class BundledSource:
         """
         syms = normalise_symbols(symbols)
         cols = {s: select_window(self.closes(s), s, start, end) for s in syms}
-        frame = combine_wide(cols)
-        frame.attrs["provenance"] = {
-            s: {
-                "source": self.name,
-                "dataset": self._datasets[s],
-                "first": cols[s].first_valid_index().date().isoformat(),
-                "as_of": cols[s].last_valid_index().date().isoformat(),
-            }
-            for s in syms
-        }
-        return frame
+        return combine_wide(
+            cols, {s: {"source": self.name, "dataset": self._datasets[s]} for s in syms}
+        )
 
     def last_price(self, symbol: str) -> PricePoint:
         """Last close in the bundled history (2022-12-28 for the skfolio data)."""

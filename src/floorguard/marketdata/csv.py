@@ -182,17 +182,9 @@ class CsvSource:
     ) -> pd.DataFrame:
         syms = normalise_symbols(symbols)
         cols = {s: select_window(self._column(s), s, start, end) for s in syms}
-        frame = combine_wide(cols)
-        frame.attrs["provenance"] = {
-            s: {
-                "source": self.name,
-                "dataset": str(self.path),
-                "first": cols[s].first_valid_index().date().isoformat(),
-                "as_of": cols[s].last_valid_index().date().isoformat(),
-            }
-            for s in syms
-        }
-        return frame
+        return combine_wide(
+            cols, {s: {"source": self.name, "dataset": str(self.path)} for s in syms}
+        )
 
     def last_price(self, symbol: str) -> PricePoint:
         col = self._column(symbol).dropna()

@@ -196,18 +196,13 @@ class YFinanceSource:
             series, cached = self._closes(sym, t0, t1)
             cols[sym] = select_window(series, sym, t0, t1)
             from_cache[sym] = cached
-        frame = combine_wide(cols)
-        frame.attrs["provenance"] = {
-            s: {
-                "source": self.name,
-                "dataset": "Yahoo Finance",
-                "cached": from_cache[s],
-                "first": cols[s].first_valid_index().date().isoformat(),
-                "as_of": cols[s].last_valid_index().date().isoformat(),
-            }
-            for s in syms
-        }
-        return frame
+        return combine_wide(
+            cols,
+            {
+                s: {"source": self.name, "dataset": "Yahoo Finance", "cached": from_cache[s]}
+                for s in syms
+            },
+        )
 
     def last_price(self, symbol: str) -> PricePoint:
         sym = normalise_symbols(symbol)[0]
