@@ -97,9 +97,17 @@ def _create_users(database_url: str, settings: Any) -> dict[str, str]:
         maker = make_sessionmaker(engine)
         tokens: dict[str, str] = {}
         with maker() as session:
-            for name, role, level in (("alice", "investor", 2), ("bob", "investor", 1), ("root", "admin", 3)):
+            for name, role, level in (
+                ("alice", "investor", 2),
+                ("bob", "investor", 1),
+                ("root", "admin", 3),
+            ):
                 created = create_user(
-                    session, name=name, secret_key=settings.secret_key, role=role, strategy_level=level
+                    session,
+                    name=name,
+                    secret_key=settings.secret_key,
+                    role=role,
+                    strategy_level=level,
                 )
                 tokens[name] = created.token
             session.commit()
@@ -157,7 +165,9 @@ def server(chromium_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(base, proc, log)
-        yield Server(base_url=base, tokens=tokens, database_url=database_url, data_home=home, log=log)
+        yield Server(
+            base_url=base, tokens=tokens, database_url=database_url, data_home=home, log=log
+        )
     finally:
         proc.terminate()
         try:
@@ -191,7 +201,9 @@ def browser(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True)
+        b = pw.chromium.launch(
+            executable_path=str(chromium_path), args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield b
         finally:
@@ -249,7 +261,8 @@ def page_as(browser: Any, server: Server) -> Iterator[Any]:
             ctx.add_init_script(f"window.sessionStorage.setItem('fg_token', {token});")
         theme = "dark" if dark else "light"
         ctx.add_init_script(
-            f"if (!window.localStorage.getItem('fg_theme')) window.localStorage.setItem('fg_theme', '{theme}');"
+            "if (!window.localStorage.getItem('fg_theme'))"
+            f" window.localStorage.setItem('fg_theme', '{theme}');"
         )
         page = ctx.new_page()
         page.set_default_timeout(20_000)

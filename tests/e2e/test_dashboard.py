@@ -18,10 +18,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 # Eight of the bundled S&P 500 stocks (prices come from the bundled history).
-GOOD_CSV = (
-    "symbol,quantity\n"
-    "AAPL,300\nMSFT,150\nJPM,200\nJNJ,150\nXOM,250\nPG,150\nHD,80\nKO,400\n"
-)
+GOOD_CSV = "symbol,quantity\nAAPL,300\nMSFT,150\nJPM,200\nJNJ,150\nXOM,250\nPG,150\nHD,80\nKO,400\n"
 # Line 3 has a non-numeric quantity, line 5 an empty symbol.
 BAD_CSV = "symbol,quantity\nAAPL,10\nMSFT,abc\nJPM,5\n,7\n"
 
@@ -30,7 +27,7 @@ def _ready(page: Any, panel: str, timeout: float = 60_000) -> Any:
     """Wait until a panel has left its loading state; returns the card."""
     card = page.locator(f'[data-panel="{panel}"]')
     page.wait_for_function(
-        "name => { const c = document.querySelector(`[data-panel=\"${name}\"]`);"
+        'name => { const c = document.querySelector(`[data-panel="${name}"]`);'
         " return c && ['ready', 'error', 'empty'].includes(c.dataset.state); }",
         arg=panel,
         timeout=timeout,
@@ -87,7 +84,9 @@ def test_login_with_a_pasted_token(page_as: Any, server: Any, shot: Any) -> None
     assert page.evaluate("sessionStorage.getItem('fg_token')") is None
 
 
-def test_upload_reports_bad_rows_then_stores_a_good_file(page_as: Any, tmp_path: Path, shot: Any) -> None:
+def test_upload_reports_bad_rows_then_stores_a_good_file(
+    page_as: Any, tmp_path: Path, shot: Any
+) -> None:
     page = page_as("alice")
     page.goto("/portfolio")
     bad = tmp_path / "bad.csv"
@@ -112,7 +111,9 @@ def test_upload_reports_bad_rows_then_stores_a_good_file(page_as: Any, tmp_path:
     page.click("#upload-submit")
     page.locator("#upload-ok").wait_for()
     # the panels reload on the new portfolio
-    page.locator('[data-panel="summary"] .kpi').filter(has_text="Uploaded in the browser").wait_for()
+    page.locator('[data-panel="summary"] .kpi').filter(
+        has_text="Uploaded in the browser"
+    ).wait_for()
     for panel in ("summary", "positions", "weights", "quality"):
         _assert_ready(page, panel)
     rows = page.locator("#positions-table tbody tr")
@@ -128,7 +129,9 @@ def test_upload_reports_bad_rows_then_stores_a_good_file(page_as: Any, tmp_path:
     shot(page, "02-portfolio")
 
 
-def test_risk_page_fills_every_card(page_as: Any, alice_portfolio: dict[str, Any], shot: Any, publish: Any) -> None:
+def test_risk_page_fills_every_card(
+    page_as: Any, alice_portfolio: dict[str, Any], shot: Any, publish: Any
+) -> None:
     page = page_as("alice")
     page.goto("/portfolio")
     page.select_option("#portfolio-select", str(alice_portfolio["id"]))
@@ -192,7 +195,9 @@ def _premium_pct(page: Any) -> float:
     return _number(page.locator("#kpi-premium-pct .value").inner_text())
 
 
-def test_quote_then_a_lower_floor_costs_less(page_as: Any, alice_portfolio: dict[str, Any], shot: Any, publish: Any) -> None:
+def test_quote_then_a_lower_floor_costs_less(
+    page_as: Any, alice_portfolio: dict[str, Any], shot: Any, publish: Any
+) -> None:
     page = page_as("alice")
     page.goto("/portfolio")
     page.select_option("#portfolio-select", str(alice_portfolio["id"]))
@@ -265,7 +270,9 @@ def bound_policy(
         ctx.close()
 
 
-def test_bound_policy_shows_with_its_chart(page_as: Any, bound_policy: dict[str, Any], shot: Any) -> None:
+def test_bound_policy_shows_with_its_chart(
+    page_as: Any, bound_policy: dict[str, Any], shot: Any
+) -> None:
     page = page_as("alice")
     page.goto(bound_policy["href"])
     _assert_ready(page, "policies")
@@ -311,8 +318,9 @@ def test_another_users_policy_is_not_reachable(
 
 
 @pytest.mark.xfail(
-    reason="RiskMetricsService._active_hedge looks the option underlying (XSP for this portfolio's size) up in the "
-    "market data, which knows SPX only: the risk report fails with 'unknown symbol XSP' once an XSP policy is live",
+    reason="RiskMetricsService._active_hedge looks the option underlying (XSP for this "
+    "portfolio's size) up in the market data, which knows SPX only: the risk report fails "
+    "with 'unknown symbol XSP' once an XSP policy is live",
     strict=False,
 )
 def test_risk_stress_is_hedged_once_a_policy_is_bound(
@@ -349,11 +357,22 @@ def test_opportunities_page_says_not_available_without_the_engine(
     import json
 
     page = page_as("alice")
-    body = json.dumps({"type": "https://floorguard.dev/problems/not-found", "title": "Not found",
-                       "status": 404, "detail": "Not Found", "errors": []})
+    body = json.dumps(
+        {
+            "type": "https://floorguard.dev/problems/not-found",
+            "title": "Not found",
+            "status": 404,
+            "detail": "Not Found",
+            "errors": [],
+        }
+    )
     for pattern in ("**/api/insurance/opportunities?*", "**/api/insurance/scenario"):
-        page.route(pattern, lambda route: route.fulfill(
-            status=404, body=body, headers={"Content-Type": "application/problem+json"}))
+        page.route(
+            pattern,
+            lambda route: route.fulfill(
+                status=404, body=body, headers={"Content-Type": "application/problem+json"}
+            ),
+        )
     page.goto("/portfolio")
     page.select_option("#portfolio-select", str(alice_portfolio["id"]))
     page.goto("/opportunities")
@@ -370,7 +389,10 @@ def test_opportunities_page_runs_a_scenario(
     page_as: Any, server: Any, alice_portfolio: dict[str, Any], shot: Any
 ) -> None:
     if not _opportunities_available(server):
-        pytest.skip("GET /api/insurance/opportunities is not served yet (404): the opportunity engine's endpoints are missing")
+        pytest.skip(
+            "GET /api/insurance/opportunities is not served yet (404): "
+            "the opportunity engine's endpoints are missing"
+        )
     page = page_as("alice")
     page.goto("/portfolio")
     page.select_option("#portfolio-select", str(alice_portfolio["id"]))
@@ -417,7 +439,9 @@ def test_admin_sees_every_policy_exposure_and_settlement_runs(
     page.click("#run-settlement")
     note = page.locator("#settle-result .notice")
     note.wait_for(timeout=60_000)
-    assert re.search(r"Settled 0, skipped \d+, deferred [1-9]", note.inner_text()), note.inner_text()
+    assert re.search(r"Settled 0, skipped \d+, deferred [1-9]", note.inner_text()), (
+        note.inner_text()
+    )
     _assert_ready(page, "settlements")
     cells = page.locator("#settlements-table tbody tr").first.inner_text().split("\t")
     assert int(cells[1]) == 0 and int(cells[2]) >= 1, cells  # settled, deferred
@@ -447,7 +471,10 @@ def test_panels_show_empty_and_error_states_with_retry(page_as: Any) -> None:
     assert card.get_attribute("data-state") == "error"
     assert "Not found (404)" in card.inner_text()
     requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url) if "/api/insurance/policies/987654" in r.url else None)
+    page.on(
+        "request",
+        lambda r: requests.append(r.url) if "/api/insurance/policies/987654" in r.url else None,
+    )
     card.locator("button.retry").click()
     card = _ready(page, "policy")
     assert card.get_attribute("data-state") == "error"

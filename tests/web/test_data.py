@@ -67,9 +67,13 @@ def test_drawdown_curve_matches_empyrical_and_the_risk_report(market_ctx: Any) -
     assert out["max_drawdown"] == pytest.approx(report["measures"]["max_drawdown"], abs=1e-12)
 
     # independent rebuild of the weighted returns, then empyrical and a loop
-    prices = market_ctx.market_data().price_history(list(out["weights"]), start - dt.timedelta(days=10), end)
+    prices = market_ctx.market_data().price_history(
+        list(out["weights"]), start - dt.timedelta(days=10), end
+    )
     rets = (prices / prices.shift(1) - 1.0).iloc[1:]
-    rets = rets.loc[(rets.index >= pd.Timestamp(start)) & (rets.index <= pd.Timestamp(end))].dropna()
+    rets = rets.loc[
+        (rets.index >= pd.Timestamp(start)) & (rets.index <= pd.Timestamp(end))
+    ].dropna()
     w = np.array([out["weights"][s] for s in rets.columns])
     rp = rets.to_numpy() @ w
     assert empyrical.max_drawdown(rp) == pytest.approx(out["max_drawdown"], abs=1e-12)
@@ -108,7 +112,9 @@ def test_valuation_carries_provenance_age_and_weights(market_ctx: Any) -> None:
     assert all("old_price" not in p["flags"] for p in fresh["positions"])
 
 
-def test_quality_flags_report_stale_runs_and_gaps_from_history(settings: Any, tmp_path: Path) -> None:
+def test_quality_flags_report_stale_runs_and_gaps_from_history(
+    settings: Any, tmp_path: Path
+) -> None:
     from floorguard.services.context import AppContext
 
     dates = pd.bdate_range("2024-01-01", "2024-03-29")
@@ -124,7 +130,9 @@ def test_quality_flags_report_stale_runs_and_gaps_from_history(settings: Any, tm
         settings.model_copy(update={"market_data_sources": ["csv"], "csv_data_path": path})
     )
     try:
-        pf = Portfolio("csv", (Position("FLAT", 10), Position("GAPPY", 20), Position("PRIV", 1, price=1000.0)))
+        pf = Portfolio(
+            "csv", (Position("FLAT", 10), Position("GAPPY", 20), Position("PRIV", 1, price=1000.0))
+        )
         out = valuation_payload(ctx, pf, today=dt.date(2024, 4, 1))
     finally:
         ctx.close()
@@ -148,7 +156,9 @@ def test_payoff_curve_follows_hull_capm_and_the_engines_worst_case(market_ctx: A
     from floorguard.services.insurance import QuoteRequest, quote_policy
     from floorguard.web._data import payoff_curve_payload
 
-    draft = quote_policy(market_ctx, _portfolio(), QuoteRequest(floor_pct=0.9, term_days=60)).to_dict()
+    draft = quote_policy(
+        market_ctx, _portfolio(), QuoteRequest(floor_pct=0.9, term_days=60)
+    ).to_dict()
     out = payoff_curve_payload(draft)
     a = draft["assumptions"]
     T, r, qm, qp = a["t_years"], a["rate"], a["index_dividend_yield"], a["portfolio_dividend_yield"]
@@ -165,8 +175,17 @@ def test_payoff_curve_follows_hull_capm_and_the_engines_worst_case(market_ctx: A
         assert unhedged == pytest.approx(expected, rel=1e-9)
         payoff = 0.0
         for leg in draft["legs"]:
-            intrinsic = max(leg["strike"] - level, 0.0) if leg["kind"] == "put" else max(level - leg["strike"], 0.0)
-            payoff += (1 if leg["side"] == "long" else -1) * leg["contracts"] * leg["multiplier"] * intrinsic
+            intrinsic = (
+                max(leg["strike"] - level, 0.0)
+                if leg["kind"] == "put"
+                else max(level - leg["strike"], 0.0)
+            )
+            payoff += (
+                (1 if leg["side"] == "long" else -1)
+                * leg["contracts"]
+                * leg["multiplier"]
+                * intrinsic
+            )
         assert hedged == pytest.approx(expected + payoff - draft["premium_net"], rel=1e-9)
     # the put strike is on the grid, so the kink (the engine's worst case) is drawn exactly
     assert min(out["hedged"]) == pytest.approx(draft["analytics"]["worst_hedged_value"], rel=1e-9)

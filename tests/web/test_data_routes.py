@@ -18,7 +18,9 @@ def client_and_tokens(ctx: Any) -> Any:
     tokens = {}
     with ctx.session() as session:
         for name, role in (("ann", "investor"), ("ben", "investor"), ("adm", "admin")):
-            tokens[name] = create_user(session, name=name, secret_key=ctx.settings.secret_key, role=role).token
+            tokens[name] = create_user(
+                session, name=name, secret_key=ctx.settings.secret_key, role=role
+            ).token
     app = create_app(ctx.settings, ctx=ctx)
     with TestClient(app) as client:
         yield client, tokens
@@ -37,8 +39,12 @@ def test_dashboard_is_served_by_the_api_app(client_and_tokens: Any) -> None:
 
 def test_valuation_and_drawdown_are_owned(client_and_tokens: Any) -> None:
     client, tokens = client_and_tokens
-    r = client.post("/api/portfolios/upload", headers=_auth(tokens["ann"]),
-                    files={"file": ("p.csv", CSV.encode(), "text/csv")}, data={"name": "ann's"})
+    r = client.post(
+        "/api/portfolios/upload",
+        headers=_auth(tokens["ann"]),
+        files={"file": ("p.csv", CSV.encode(), "text/csv")},
+        data={"name": "ann's"},
+    )
     assert r.status_code == 201, r.text
     pid = r.json()["id"]
 
@@ -57,9 +63,16 @@ def test_valuation_and_drawdown_are_owned(client_and_tokens: Any) -> None:
     dd = client.get(f"/ui/api/portfolios/{pid}/drawdown?{q}", headers=_auth(tokens["ann"]))
     assert dd.status_code == 200
     assert dd.json()["max_drawdown"] < 0
-    assert client.get(f"/ui/api/portfolios/{pid}/drawdown?{q}", headers=_auth(tokens["ben"])).status_code == 404
-    bad = client.get(f"/ui/api/portfolios/{pid}/drawdown?start=2022-01-03&end=2022-12-28&symbols=TSLA",
-                     headers=_auth(tokens["ann"]))
+    assert (
+        client.get(
+            f"/ui/api/portfolios/{pid}/drawdown?{q}", headers=_auth(tokens["ben"])
+        ).status_code
+        == 404
+    )
+    bad = client.get(
+        f"/ui/api/portfolios/{pid}/drawdown?start=2022-01-03&end=2022-12-28&symbols=TSLA",
+        headers=_auth(tokens["ann"]),
+    )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "symbols"
 

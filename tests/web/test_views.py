@@ -78,7 +78,10 @@ def test_page_renders_with_csp_and_only_external_scripts(client: TestClient, slu
 def test_policy_detail_page_carries_the_id_escaped(client: TestClient) -> None:
     r = client.get('/policies/12"><b>x')
     assert r.status_code == 200
-    assert 'data-policy-id="12&#34;&gt;&lt;b&gt;x"' in r.text or 'data-policy-id="12&quot;&gt;&lt;b&gt;x"' in r.text
+    assert (
+        'data-policy-id="12&#34;&gt;&lt;b&gt;x"' in r.text
+        or 'data-policy-id="12&quot;&gt;&lt;b&gt;x"' in r.text
+    )
     assert "<b>x" not in r.text
 
 
@@ -107,7 +110,9 @@ def test_static_files_served_with_types(client: TestClient, name: str) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("name", ["nope.js", "..%2Fviews.py", "views.py", "%2e%2e%2f__init__.py", "APP.JS"])
+@pytest.mark.parametrize(
+    "name", ["nope.js", "..%2Fviews.py", "views.py", "%2e%2e%2f__init__.py", "APP.JS"]
+)
 def test_static_refuses_unknown_and_escaping_names(client: TestClient, name: str) -> None:
     r = client.get(f"/static/{name}")
     assert r.status_code == 404

@@ -120,7 +120,10 @@ def valuation_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-@router.get("/portfolios/{portfolio_id}/valuation", summary="A portfolio valued, with provenance and quality flags")
+@router.get(
+    "/portfolios/{portfolio_id}/valuation",
+    summary="A portfolio valued, with provenance and quality flags",
+)
 def portfolio_valuation(portfolio_id: PortfolioId, ctx: CtxDep, user: UserDep) -> dict[str, Any]:
     """The caller's portfolio, valued; another user's id is a 404."""
     portfolio = user_portfolios.get_portfolio(ctx, user, portfolio_id)
@@ -157,7 +160,9 @@ def drawdown_payload(
     values = {p.symbol: p.value for p in valuation.positions}
     unknown = [s for s in symbols if s not in values]
     if unknown:
-        raise ValidationError.for_field("symbols", f"not positions of this portfolio: {', '.join(unknown)}")
+        raise ValidationError.for_field(
+            "symbols", f"not positions of this portfolio: {', '.join(unknown)}"
+        )
     held = np.array([values[s] for s in symbols], dtype=np.float64)
     total = float(held.sum())
     if total <= 0:
@@ -168,7 +173,9 @@ def drawdown_payload(
     rets = simple_returns(prices)
     window = rets.loc[(rets.index >= str(start)) & (rets.index <= str(end))].dropna()
     if window.empty:
-        raise DataError(f"no complete daily returns of {', '.join(symbols)} between {start} and {end}")
+        raise DataError(
+            f"no complete daily returns of {', '.join(symbols)} between {start} and {end}"
+        )
     portfolio_returns = window.to_numpy(dtype=np.float64) @ weights
     dd = np.asarray(drawdown_series(portfolio_returns), dtype=np.float64)
     return {
@@ -216,31 +223,55 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
     with ctx.session() as session:
         names = {u.id: u.name for u in list_users(session)}
         by_index_rows = session.execute(
-            sa.select(InsurancePolicy.index_symbol, sa.func.sum(InsurancePolicy.coverage_notional), sa.func.count())
+            sa.select(
+                InsurancePolicy.index_symbol,
+                sa.func.sum(InsurancePolicy.coverage_notional),
+                sa.func.count(),
+            )
             .where(InsurancePolicy.status.in_(LIVE_STATUSES))
             .group_by(InsurancePolicy.index_symbol)
             .order_by(InsurancePolicy.index_symbol)
         ).all()
         by_user_rows = session.execute(
-            sa.select(InsurancePolicy.user_id, sa.func.sum(InsurancePolicy.coverage_notional), sa.func.count())
+            sa.select(
+                InsurancePolicy.user_id,
+                sa.func.sum(InsurancePolicy.coverage_notional),
+                sa.func.count(),
+            )
             .where(InsurancePolicy.status.in_(LIVE_STATUSES))
             .group_by(InsurancePolicy.user_id)
             .order_by(InsurancePolicy.user_id)
         ).all()
         settlements = session.scalars(
-            sa.select(PolicySettlement).order_by(PolicySettlement.settled_at.desc(), PolicySettlement.policy_id)
+            sa.select(PolicySettlement).order_by(
+                PolicySettlement.settled_at.desc(), PolicySettlement.policy_id
+            )
         ).all()
         deferred = session.execute(
-            sa.select(InsurancePolicyEvent.ts, InsurancePolicyEvent.policy_id, InsurancePolicyEvent.details)
+            sa.select(
+                InsurancePolicyEvent.ts,
+                InsurancePolicyEvent.policy_id,
+                InsurancePolicyEvent.details,
+            )
             .where(InsurancePolicyEvent.event_type == "settlement_deferred")
             .order_by(InsurancePolicyEvent.ts.desc())
         ).all()
         runs: dict[str, dict[str, Any]] = {}
         for row in settlements:
             key = row.settled_at.isoformat()
-            run = runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
-                                        "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0,
-                                        "deferred_policies": []})
+            run = runs.setdefault(
+                key,
+                {
+                    "settled_at": key,
+                    "settled": 0,
+                    "policy_ids": [],
+                    "kinds": {},
+                    "total_compensation": 0.0,
+                    "total_hedge_payoff": 0.0,
+                    "deferred": 0,
+                    "deferred_policies": [],
+                },
+            )
             run["settled"] += 1
             run["policy_ids"].append(row.policy_id)
             run["kinds"][row.kind] = run["kinds"].get(row.kind, 0) + 1
@@ -248,31 +279,53 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
             run["total_hedge_payoff"] += float(row.hedge_payoff)
         for ts, pid, details in deferred:
             key = ts.isoformat()
-            run = runs.setdefault(key, {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {},
-                                        "total_compensation": 0.0, "total_hedge_payoff": 0.0, "deferred": 0})
+            run = runs.setdefault(
+                key,
+                {
+                    "settled_at": key,
+                    "settled": 0,
+                    "policy_ids": [],
+                    "kinds": {},
+                    "total_compensation": 0.0,
+                    "total_hedge_payoff": 0.0,
+                    "deferred": 0,
+                },
+            )
             run["deferred"] += 1
             run.setdefault("deferred_policies", []).append(
-                {"policy_id": pid, "reason": (details or {}).get("reason")})
+                {"policy_id": pid, "reason": (details or {}).get("reason")}
+            )
     return {
         "users": {str(uid): name for uid, name in names.items()},
         "live_statuses": list(LIVE_STATUSES),
         "limit_per_index": float(settings.max_insured_notional_per_index),
         "limit_per_user": float(settings.max_insured_notional_per_user),
         "by_index": [
-            {"index_symbol": idx, "insured_notional": float(total or 0), "policies": int(n),
-             "limit": float(settings.max_insured_notional_per_index)}
+            {
+                "index_symbol": idx,
+                "insured_notional": float(total or 0),
+                "policies": int(n),
+                "limit": float(settings.max_insured_notional_per_index),
+            }
             for idx, total, n in by_index_rows
         ],
         "by_user": [
-            {"user_id": uid, "user_name": names.get(uid), "insured_notional": float(total or 0), "policies": int(n),
-             "limit": float(settings.max_insured_notional_per_user)}
+            {
+                "user_id": uid,
+                "user_name": names.get(uid),
+                "insured_notional": float(total or 0),
+                "policies": int(n),
+                "limit": float(settings.max_insured_notional_per_user),
+            }
             for uid, total, n in by_user_rows
         ],
         "settlement_runs": sorted(runs.values(), key=lambda r: r["settled_at"], reverse=True),
     }
 
 
-@router.get("/admin/overview", summary="Exposure by index and user against the limits; settlement runs")
+@router.get(
+    "/admin/overview", summary="Exposure by index and user against the limits; settlement runs"
+)
 def admin_overview_route(ctx: CtxDep, admin: AdminDep) -> dict[str, Any]:
     """Admins only (403 for investors)."""
     return admin_overview(ctx)
@@ -304,30 +357,46 @@ def payoff_curve_payload(
     from floorguard.domain.strategies import MarketInputs, StrategyParams, hedged_value_curve
 
     if not (-1.0 < low < high and points >= 2 and points <= 2001):
-        raise ValidationError.for_field("range", f"need -1 < low < high and 2..2001 points, got {low}, {high}, {points}")
+        raise ValidationError.for_field(
+            "range", f"need -1 < low < high and 2..2001 points, got {low}, {high}, {points}"
+        )
     draft = PolicyDraft.from_dict(draft_data)
     a = draft.assumptions or {}
-    missing = [k for k in ("rate", "index_dividend_yield", "portfolio_dividend_yield", "t_years") if a.get(k) is None]
+    missing = [
+        k
+        for k in ("rate", "index_dividend_yield", "portfolio_dividend_yield", "t_years")
+        if a.get(k) is None
+    ]
     if missing:
         raise ValidationError.for_field("draft.assumptions", f"missing {', '.join(missing)}")
     if not draft.legs or draft.expiry is None or not (draft.underlying_level > 0):
         raise ValidationError.for_field("draft", "needs legs, an expiry and the underlying level")
     t_years = float(a["t_years"])
     params = StrategyParams(
-        floor_pct=draft.floor_pct, portfolio_value=draft.portfolio_value, beta=draft.beta,
-        contracts=draft.put_leg.contracts if draft.put_leg else 0, rate=float(a["rate"]),
+        floor_pct=draft.floor_pct,
+        portfolio_value=draft.portfolio_value,
+        beta=draft.beta,
+        contracts=draft.put_leg.contracts if draft.put_leg else 0,
+        rate=float(a["rate"]),
         portfolio_dividend_yield=float(a["portfolio_dividend_yield"]),
-        index_dividend_yield=float(a["index_dividend_yield"]), t_years=t_years,
+        index_dividend_yield=float(a["index_dividend_yield"]),
+        t_years=t_years,
         compounding=str(a.get("compounding") or "simple"),
     )
     market = MarketInputs(
-        underlying_symbol=draft.underlying_symbol, underlying_level=draft.underlying_level,
-        rate=float(a["rate"]), dividend_yield=float(a["index_dividend_yield"]), expiry=draft.expiry,
-        t_years=t_years, multiplier=draft.legs[0].multiplier,
+        underlying_symbol=draft.underlying_symbol,
+        underlying_level=draft.underlying_level,
+        rate=float(a["rate"]),
+        dividend_yield=float(a["index_dividend_yield"]),
+        expiry=draft.expiry,
+        t_years=t_years,
+        multiplier=draft.legs[0].multiplier,
     )
     # the strikes are on the grid, so every kink of the payoff is drawn exactly
     kinks = [leg.strike / draft.underlying_level - 1.0 for leg in draft.legs]
-    moves = np.unique(np.concatenate([np.linspace(low, high, points), [k for k in kinks if low < k < high]]))
+    moves = np.unique(
+        np.concatenate([np.linspace(low, high, points), [k for k in kinks if low < k < high]])
+    )
     levels = draft.underlying_level * (1.0 + moves)
     port, hedged = hedged_value_curve(draft.legs, levels, params, market, draft.premium_net)
     return {
@@ -341,10 +410,14 @@ def payoff_curve_payload(
     }
 
 
-@router.post("/payoff-curve", summary="Payoff diagram of a draft (unhedged and hedged value at expiry)")
+@router.post(
+    "/payoff-curve", summary="Payoff diagram of a draft (unhedged and hedged value at expiry)"
+)
 def payoff_curve(
     user: UserDep,
-    draft: Annotated[dict[str, Any], Body(embed=True, description="PolicyDraft JSON from /api/insurance/quote")],
+    draft: Annotated[
+        dict[str, Any], Body(embed=True, description="PolicyDraft JSON from /api/insurance/quote")
+    ],
 ) -> dict[str, Any]:
     """Pure computation on the posted draft; authenticated like every dashboard route."""
     return payoff_curve_payload(draft)

@@ -201,8 +201,11 @@ def static_file(name: str) -> FileResponse:
 
 
 def mount_web(app: FastAPI) -> None:
-    """Serve the dashboard from ``app``: pages at ``/``, assets under ``/static``,
-    and the dashboard's own JSON (``/ui/api/...``, bearer-authenticated)."""
+    """Serve the dashboard from ``app``.
+
+    Pages at ``/``, assets under ``/static`` and the dashboard's own JSON
+    (``/ui/api/...``, bearer-authenticated).
+    """
     from floorguard.web._data import router as data_router
 
     app.include_router(router)
