@@ -373,7 +373,9 @@ def american_price(
         Volatility per sqrt(year), >= 0.
     method : {"alo", "binomial"}
         ``"alo"`` (default): Andersen–Lake–Offengenden fixed-point boundary
-        method, accurate to about 1e-6 of the spot with the default scheme.
+        method; with the default scheme its error against QuantLib's
+        high-precision engine is about 1e-6 in price for S = 100 (1e-8 of the
+        spot; tested bound 1e-4).
         ``"binomial"``: Leisen–Reimer tree with ``steps`` steps (slower).
     scheme : {"fast", "accurate", "high"}
         ALO resolution (Chebyshev nodes, quadrature points, iterations).
