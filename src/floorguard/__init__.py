@@ -87,6 +87,12 @@ _EXPORTS: dict[str, str] = {
     "multi_index_hedge": "floorguard.domain.multi_index",
     "QuoteRequest": "floorguard.services.insurance",
     "quote_policy": "floorguard.services.insurance",
+    # the service: API, brokers, batch executors (issue 6)
+    "create_app": "floorguard.api.app",
+    "Broker": "floorguard.brokers",
+    "PaperBroker": "floorguard.brokers",
+    "UpstoxBroker": "floorguard.brokers",
+    "get_executor": "floorguard.jobs",
     # uncertainty engine: forecasts, Monte Carlo scenarios, backtest (issue 7)
     "fit_garch": "floorguard.core.forecast",
     "forecast_vol": "floorguard.core.forecast",
