@@ -122,3 +122,18 @@ def test_opportunities_json_and_table(env: Path, capsys: pytest.CaptureFixture[s
     assert code == 0 and "Score" in out and "tail" in out and "Unhedged baseline" in out and "…" not in out
     code, _, err = run_main(capsys, "opportunities", str(env), "--structures", "straddle")
     assert code == 2 and "structures" in err
+
+
+def test_models_fit_and_list(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run("models", "fit", "--as-of", "2020-06-30", "--json")
+    assert code == 0, err
+    fitted = json.loads(out)["models"]
+    assert [(m["name"], m["version"], m["data_end"]) for m in fitted] == [
+        ("garch:SPX", 1, "2020-06-30"), ("regimes:SPX", 1, "2020-06-30")]
+    assert fitted[0]["params"]["values"]["beta[1]"] > 0.5 and fitted[0]["metrics"]["converged"] is True
+    code, out, _ = run("models", "list", "--name", "garch:SPX", "--json")
+    assert code == 0 and [m["version"] for m in json.loads(out)["models"]] == [1]
+    code, out, _ = run("models", "list")
+    assert code == 0 and "regimes" in out and "markov" in out
+    code, _, err = run_main(capsys, "models", "fit", "--as-of", "June")
+    assert code == 2 and "as_of" in err

@@ -69,7 +69,11 @@ def test_models_are_versioned_artefacts_and_scoring_filters_the_stored_version(c
 
 def test_fixed_seed_identical_windows_cover_events_and_scores_reconcile(clocked: Any) -> None:
     a = svc.opportunities(clocked, POS, _req())
+    cached = svc.opportunities(clocked, POS, _req())
+    assert any("reused" in w for w in cached["warnings"]) and cached["recommendations"] == a["recommendations"]
+    clocked.resources.pop("opportunity_cache")  # recompute everything: same seed, same numbers
     b = svc.opportunities(clocked, POS, _req())
+    assert not any("reused" in w for w in b["warnings"])
     assert a["windows"] == b["windows"] and a["recommendations"] == b["recommendations"]
     assert a["narrative"]["text"] == b["narrative"]["text"] and a["recommendation_id"] == b["recommendation_id"]
     assert a["as_of"] == "2022-06-01" and "estimate" in a["label"]

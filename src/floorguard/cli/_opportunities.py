@@ -114,6 +114,17 @@ def _render_backtest(data: dict[str, Any]) -> None:
     console.print(f"pricing sources: {data['pricing_sources']}. {ESTIMATE_NOTE}")
 
 
+def _render_models(data: dict[str, Any]) -> None:
+    t = Table()
+    for col in ("name", "version", "kind", "data window", "n_obs", "loglik", "converged"):
+        t.add_column(col, overflow="fold")
+    for m in data["models"]:
+        met = m.get("metrics", {})
+        t.add_row(m["name"], str(m["version"]), m["kind"], f"{m['data_start']} .. {m['data_end']}", str(m["n_obs"]),
+                  _num(met.get("loglik"), ",.1f"), str(met.get("converged")))
+    console.print(t)
+
+
 def _date(value: str | None, field: str) -> dt.date | None:
     if value is None:
         return None
@@ -206,6 +217,45 @@ def register(app: typer.Typer) -> None:
         finally:
             ctx.close()
         emit(out, as_json, _render_scenario)
+
+    models = typer.Typer(help="Forecasting models stored as versioned artefacts (fit, list).", no_args_is_help=True)
+    app.add_typer(models, name="models")
+
+    @models.command("fit")
+    def models_fit(
+        as_of: Annotated[str | None, typer.Option("--as-of", help="Last data date YYYY-MM-DD (default: latest).")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Fit the GARCH and regime models and store a new version of each (run it weekly, e.g. from cron)."""
+        from floorguard.cli._data import make_context
+        from floorguard.services.opportunities import fit_forecast_models
+
+        day = _date(as_of, "as_of")
+        ctx = make_context()
+        try:
+            with _progress(not as_json, "fitting models") as bar:
+                if bar:
+                    bar("fitting", 0.1)
+                out = fit_forecast_models(ctx, as_of=day)
+        finally:
+            ctx.close()
+        emit({"models": out}, as_json, _render_models)
+
+    @models.command("list")
+    def models_list(
+        name: Annotated[str | None, typer.Option("--name", help="Only this model (garch:SPX, regimes:SPX).")] = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Stored model versions with their data window and fit metrics."""
+        from floorguard.cli._data import make_context
+        from floorguard.services.opportunities import list_models
+
+        ctx = make_context()
+        try:
+            out = list_models(ctx, name)
+        finally:
+            ctx.close()
+        emit({"models": out}, as_json, _render_models)
 
     @app.command("backtest")
     def backtest(

@@ -83,8 +83,11 @@ __all__ = [
     "hedge_now",
     "index_backtest",
     "latest_model",
+    "list_models",
     "opportunities",
     "opportunity_kpis",
+    "portfolio_for_user",
+    "positions_from_payload",
     "record_feedback",
     "run_portfolio_scenario",
 ]
@@ -100,6 +103,8 @@ GARCH_NAME = "garch:SPX"
 REGIME_NAME = "regimes:SPX"
 #: A stored model older than this many calendar days before ``as_of`` is refitted.
 MODEL_MAX_AGE_DAYS = 120
+#: Identical requests (same positions, data date, models, parameters) reuse windows and priced hedges.
+CACHE_SIZE = 32
 Progress = Callable[[str, float], None]
 
 
@@ -386,6 +391,16 @@ def fit_forecast_models(ctx: AppContext, *, as_of: dt.date | None = None) -> lis
     ))
     logger.info("forecast models fitted on data to %s: %s", end, [(m["name"], m["version"]) for m in out])
     return out
+
+
+def list_models(ctx: AppContext, name: str | None = None) -> list[dict[str, Any]]:
+    """Every stored model version (newest first), optionally of one model ``name``."""
+    with ctx.session() as session:
+        q = sa.select(ForecastModelRow)
+        if name is not None:
+            q = q.where(ForecastModelRow.name == name)
+        rows = session.scalars(q.order_by(ForecastModelRow.name, ForecastModelRow.version.desc()))
+        return [_model_dict(r) for r in rows]
 
 
 def latest_model(ctx: AppContext, name: str, *, as_of: dt.date | None = None) -> dict[str, Any] | None:
@@ -777,26 +792,22 @@ def opportunities(
     pm = _portfolio_model(ctx, positions, c.as_of, c.closes)
     if pm.left_out:
         warnings.append(f"left out of the simulation (no market data): {', '.join(pm.left_out)}")
-    windows = build_risk_windows(c.signals, c.events)
-    # projected distribution of each window (common random numbers: same seed)
-    from floorguard.core.montecarlo import run_scenario
-
-    prog("windows", 0.3)
-    out_windows: list[RiskWindow] = []
-    base_runs: dict[str, Any] = {}
-    for w in windows:
-        spec = _forecast_spec(pm, c.signals, w.trading_days)
-        res = run_scenario(pm.holdings, pm.model, spec, index=pm.index_col, index_spot=pm.spot, level=req.level,
-                           n_paths=req.n_paths, seed=req.seed, keep_paths=True)
-        base_runs[w.id] = res
-        out_windows.append(w.with_drawdown(_drawdown(res, req.level)))
-    primary = max(out_windows, key=lambda w: (w.severity, -w.start.toordinal()))
-    cands, cand_warn = _candidates(ctx, req, pm, c, primary, prog)
+    payload = {"positions": [p.to_dict() for p in pm.priced], "as_of": c.as_of, "request": req.__dict__,
+               "models": [(m["name"], m["version"]) for m in c.models],
+               "chain_mtime": Path(req.chain_path).stat().st_mtime_ns if req.chain_path else None}
+    rec_id = _recommendation_id(payload)
+    cache = ctx.resources.setdefault("opportunity_cache", {})
+    hit = cache.get(rec_id)
+    if hit is None:
+        out_windows, primary, cands, cand_warn = _windows_and_candidates(ctx, req, pm, c, prog)
+        cache[rec_id] = (out_windows, primary, cands, cand_warn)
+        while len(cache) > CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+    else:
+        out_windows, primary, cands, cand_warn = hit
+        warnings.append("windows and hedges reused from an identical request (same data, models, seed)")
     warnings.extend(cand_warn)
     ranked = rank_candidates(cands, _feedback_shares(ctx, user_id))
-    payload = {"positions": [p.to_dict() for p in pm.priced], "as_of": c.as_of, "request": req.__dict__,
-               "models": [(m["name"], m["version"]) for m in c.models]}
-    rec_id = _recommendation_id(payload)
     from floorguard.narrative import narrate, window_narrative
 
     story = window_narrative(primary, ranked[0] if ranked else None, portfolio_value=pm.value, level=req.level)
@@ -836,6 +847,24 @@ def opportunities(
            details={"served": told.text, "reason": told.reason, "model": told.model, "numbers": story.numbers})
     prog("done", 1.0)
     return result
+
+
+def _windows_and_candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c: _Context,
+                            prog: Progress) -> tuple[list[RiskWindow], RiskWindow, list[CandidateScore], list[str]]:
+    """Windows with their projected distribution (common random numbers: same seed), and priced candidates."""
+    from floorguard.core.montecarlo import run_scenario
+
+    windows = build_risk_windows(c.signals, c.events)
+    prog("windows", 0.3)
+    out_windows: list[RiskWindow] = []
+    for w in windows:
+        spec = _forecast_spec(pm, c.signals, w.trading_days)
+        res = run_scenario(pm.holdings, pm.model, spec, index=pm.index_col, index_spot=pm.spot, level=req.level,
+                           n_paths=req.n_paths, seed=req.seed, keep_paths=True)
+        out_windows.append(w.with_drawdown(_drawdown(res, req.level)))
+    primary = max(out_windows, key=lambda w: (w.severity, -w.start.toordinal()))
+    cands, cand_warn = _candidates(ctx, req, pm, c, primary, prog)
+    return out_windows, primary, cands, cand_warn
 
 
 def _llm(ctx: AppContext) -> Any:
