@@ -276,6 +276,24 @@ def _positive(value: Any, fld: str) -> float:
     return x
 
 
+def _parse_bands(
+    raw: Iterable[Mapping[str, Any]], fld: str, cls: type[Any], bound: str, step: str
+) -> tuple[Any, ...]:
+    """Bands ``cls(bound, step)`` in order; only the last may have ``bound = None``."""
+    out = []
+    for i, band in enumerate(raw):
+        limit = band.get(bound)
+        out.append(
+            cls(
+                None if limit is None else _positive(limit, f"{fld}.{i}.{bound}"),
+                _positive(band.get(step), f"{fld}.{i}.{step}"),
+            )
+        )
+    if not out or getattr(out[-1], bound) is not None:
+        raise ValidationError.for_field(fld, f"the last band must have {bound} = null")
+    return tuple(out)
+
+
 def _parse_series(raw: Mapping[str, Any], fld: str, symbol: str) -> ExpirySeries:
     rule = raw.get("rule")
     if rule not in _RULES:
@@ -351,28 +369,10 @@ def _parse_spec(raw: Mapping[str, Any], fld: str) -> ContractSpec:
         ZoneInfo(str(raw["timezone"]))
     except Exception:  # noqa: BLE001 - zoneinfo raises several types
         raise ValidationError.for_field(f"{fld}.timezone", f"unknown time zone {raw['timezone']!r}") from None
-    ticks = []
-    for i, band in enumerate(raw["tick_sizes"]):
-        below = band.get("below")
-        ticks.append(
-            TickBand(
-                None if below is None else _positive(below, f"{fld}.tick_sizes.{i}.below"),
-                _positive(band.get("tick"), f"{fld}.tick_sizes.{i}.tick"),
-            )
-        )
-    if not ticks or ticks[-1].below is not None:
-        raise ValidationError.for_field(f"{fld}.tick_sizes", "the last band must have below = null")
-    bands = []
-    for i, band in enumerate(raw["strike_bands"]):
-        mm = band.get("max_moneyness")
-        bands.append(
-            StrikeBand(
-                None if mm is None else _positive(mm, f"{fld}.strike_bands.{i}.max_moneyness"),
-                _positive(band.get("increment"), f"{fld}.strike_bands.{i}.increment"),
-            )
-        )
-    if not bands or bands[-1].max_moneyness is not None:
-        raise ValidationError.for_field(f"{fld}.strike_bands", "the last band must have max_moneyness = null")
+    ticks = _parse_bands(raw["tick_sizes"], f"{fld}.tick_sizes", TickBand, "below", "tick")
+    bands = _parse_bands(
+        raw["strike_bands"], f"{fld}.strike_bands", StrikeBand, "max_moneyness", "increment"
+    )
     series = tuple(
         _parse_series(s, f"{fld}.expiry_series.{i}", symbol) for i, s in enumerate(raw["expiry_series"])
     )
@@ -411,8 +411,8 @@ def _parse_spec(raw: Mapping[str, Any], fld: str) -> ContractSpec:
         trading_open=_time(hours.get("open"), f"{fld}.trading_hours.open"),
         trading_close=_time(hours.get("close"), f"{fld}.trading_hours.close"),
         settlement_times=settle,
-        tick_sizes=tuple(ticks),
-        strike_bands=tuple(bands),
+        tick_sizes=ticks,
+        strike_bands=bands,
         expiry_series=series,
         index_ratio_exact=bool(raw.get("index_ratio_exact", True)),
         extra={k: v for k, v in raw.items() if k not in known},
