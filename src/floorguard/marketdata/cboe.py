@@ -44,30 +44,16 @@ from floorguard.exceptions import DataError, FieldError, NotFoundError, Validati
 
 __all__ = ["CBOE_COLUMNS", "parse_cboe_date", "read_cboe_csv"]
 
-#: Column header of the quote table.
+_SIDE_COLUMNS = ("Last Sale", "Net", "Bid", "Ask", "Volume", "IV", "Delta", "Gamma", "Open Interest")
+
+#: Column header of the quote table (the call side, then the strike, then the put side).
 CBOE_COLUMNS: tuple[str, ...] = (
     "Expiration Date",
     "Calls",
-    "Last Sale",
-    "Net",
-    "Bid",
-    "Ask",
-    "Volume",
-    "IV",
-    "Delta",
-    "Gamma",
-    "Open Interest",
+    *_SIDE_COLUMNS,
     "Strike",
     "Puts",
-    "Last Sale",
-    "Net",
-    "Bid",
-    "Ask",
-    "Volume",
-    "IV",
-    "Delta",
-    "Gamma",
-    "Open Interest",
+    *_SIDE_COLUMNS,
 )
 
 _TZ_ABBREV = {
