@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -181,10 +180,8 @@ def test_spx_chain_surface(spx_chain_file) -> None:
     res = implied_vol_details(mid, kind, chain.spot, strike, t, rate, q)
     ok = res.reason == "ok"
     assert ok.mean() > 0.99
-    t0 = time.perf_counter()
+    # Speed is measured in bench/bench_pricing.py, never in a unit test.
     surf = fit_surface(t[ok], strike[ok], res.vol[ok], fwd[ok])
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 10.0  # generous: shared CI machine; the benchmark measures < 1 s
     report = surf.fit_report
     assert len(report) >= 40
     assert all(r["butterfly_ok"] for r in report)
