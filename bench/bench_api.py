@@ -138,6 +138,7 @@ def main() -> None:
         # warm-up: load market data, calendars, the pricing stack
         httpx.post(f"{url}/api/insurance/quote", json=_body(None), timeout=120,
                    headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+        single = asyncio.run(_run(url, token, 200, 1, distinct=False))
         warm = asyncio.run(_run(url, token, WARM_REQUESTS, CONCURRENCY, distinct=False))
         cold = asyncio.run(_run(url, token, COLD_REQUESTS, CONCURRENCY, distinct=True))
     finally:
@@ -152,7 +153,9 @@ def main() -> None:
     print(f"\nMachine: {machine()}; uvicorn 1 worker, SQLite, synthetic chain, loopback\n")
     print("| run | requests | clients | p50 (ms) | p99 (ms) | max (ms) | throughput (req/s) | statuses |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
-    for name, r in (("warm: identical portfolio (quote memo)", warm), ("cold: distinct portfolios (full engine)", cold)):
+    runs = (("service time: 1 client, identical portfolio", single),
+            ("warm: identical portfolio (quote memo)", warm), ("cold: distinct portfolios (full engine)", cold))
+    for name, r in runs:
         print(f"| {name} | {r['n']} | {r['concurrency']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
               f"{r['max_ms']:.1f} | {r['throughput']:.1f} | {r['statuses']} |")
 

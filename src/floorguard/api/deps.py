@@ -36,15 +36,19 @@ __all__ = [
 _bearer = HTTPBearer(auto_error=False, description="API token from `floorguard user create`")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Trivial dependencies are ``async def``: FastAPI runs plain ``def`` dependencies
+# in the thread pool, a hop per dependency per request.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx  # type: ignore[no-any-return]
 
 
-def get_metrics(request: Request) -> ApiMetrics:
+async def get_metrics(request: Request) -> ApiMetrics:
     return request.app.state.metrics  # type: ignore[no-any-return]
 
 
@@ -73,7 +77,7 @@ def get_current_user(
 UserDep = Annotated[Principal, Depends(get_current_user)]
 
 
-def require_admin(user: UserDep) -> Principal:
+async def require_admin(user: UserDep) -> Principal:
     """The caller, if an administrator (403 otherwise)."""
     if not user.is_admin:
         raise PermissionDeniedError("this action needs the admin role")
@@ -83,7 +87,7 @@ def require_admin(user: UserDep) -> Principal:
 AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
-def quote_rate_limit(request: Request, user: UserDep) -> Principal:
+async def quote_rate_limit(request: Request, user: UserDep) -> Principal:
     """Take one token of the caller's quote bucket (429 with Retry-After when empty)."""
     limiter: RateLimiter = request.app.state.quote_limiter
     limiter.hit(user.id, "quote")
