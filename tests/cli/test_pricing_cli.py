@@ -74,6 +74,16 @@ def test_bad_input_is_one_line_exit_2(args: list[str], needle: str, capsys: pyte
     assert err.startswith("error:") and len(err.splitlines()) == 1 and needle in err
 
 
+def _write_cboe(path: Path, rows: list[str]) -> Path:
+    """Write a CBOE delayed-quotes file (SPX at 4500, 2022-03-01 17:00 EST) with ``rows``."""
+    path.write_text(
+        "Standard & Poors 500 Index,Last: 4500.0,Change: 1.0\n"
+        '"Date: March 1, 2022 at 5:00 PM EST",Bid: 4499,Ask: 4501,Size: 1*1,Volume: 0\n'
+        + HEADER + "\n" + "\n".join(rows) + "\n"
+    )
+    return path
+
+
 def _small_chain(tmp_path: Path) -> Path:
     rows = []
     for k, c_bid, c_ask, p_bid, p_ask in [(4400, 120.0, 121.0, 20.0, 20.6), (4500, 50.0, 50.8, 50.0, 50.8), (4600, 14.0, 14.5, 113.0, 114.2)]:
@@ -81,23 +91,17 @@ def _small_chain(tmp_path: Path) -> Path:
             f"Fri Mar 18 2022,SPXW220318C0{k}000,0,0,{c_bid},{c_ask},1,0.2,0.5,0.001,10,{k}.00,"
             f"SPXW220318P0{k}000,0,0,{p_bid},{p_ask},1,0.2,-0.5,0.001,10"
         )
-    text = (
-        "Standard & Poors 500 Index,Last: 4500.0,Change: 1.0\n"
-        '"Date: March 1, 2022 at 5:00 PM EST",Bid: 4499,Ask: 4501,Size: 1*1,Volume: 0\n'
-        + HEADER + "\n" + "\n".join(rows) + "\n"
-    )
-    p = tmp_path / "chain.csv"
-    p.write_text(text)
-    return p
+    return _write_cboe(tmp_path / "chain.csv", rows)
 
 
 def test_chain_import_json(tmp_path: Path) -> None:
-    data = _json(["chain", "import", str(_small_chain(tmp_path)), "--json"])
+    path = str(_small_chain(tmp_path))
+    data = _json(["chain", "import", path, "--json"])
     assert data["underlying"] == "SPX" and data["spot"] == 4500.0
     assert data["as_of"] == "2022-03-01T17:00:00-05:00"
     assert data["n_quotes"] == 6 and data["expiries"][0]["expiry"] == "2022-03-18"
     assert data["synthetic"] is False and set(data["quality_flags"]) >= {"crossed", "no_bid", "expired"}
-    human = runner.invoke(build_app(), ["chain", "import", str(_small_chain(tmp_path))])
+    human = runner.invoke(build_app(), ["chain", "import", path])
     assert human.exit_code == 0 and "quality flags" in human.stdout
 
 
@@ -134,18 +138,12 @@ def _synthetic_cboe_file(tmp_path: Path) -> Path:
             f"{exp:%a %b %d %Y},{c['symbol']},0,0,{c['bid']:.2f},{c['ask']:.2f},0,0,0,0,0,{k:.2f},"
             f"{p['symbol']},0,0,{p['bid']:.2f},{p['ask']:.2f},0,0,0,0,0"
         )
-    text = (
-        "Standard & Poors 500 Index,Last: 4500.0,Change: 1.0\n"
-        '"Date: March 1, 2022 at 5:00 PM EST",Bid: 4499,Ask: 4501,Size: 1*1,Volume: 0\n'
-        + HEADER + "\n" + "\n".join(lines) + "\n"
-    )
-    path = tmp_path / "model_chain.csv"
-    path.write_text(text)
-    return path
+    return _write_cboe(tmp_path / "model_chain.csv", lines)
 
 
 def test_chain_surface_json_recovers_the_model(tmp_path: Path) -> None:
-    data = _json(["chain", "surface", str(_synthetic_cboe_file(tmp_path)), "--json"])
+    path = str(_synthetic_cboe_file(tmp_path))
+    data = _json(["chain", "surface", path, "--json"])
     assert data["underlying"] == "SPX" and data["n_quotes_fitted"] > 300
     rows = [r for r in data["expiries"] if r["t_years"] > 7 / 365]
     assert len(rows) >= 5
@@ -154,7 +152,7 @@ def test_chain_surface_json_recovers_the_model(tmp_path: Path) -> None:
         assert r["skew"] < 0 and r["rmse"] < 0.3
         assert r["forward_method"] in ("parity_regression", "parity_fixed_rate")
     assert data["arbitrage_flags"] == []
-    human = runner.invoke(build_app(), ["chain", "surface", str(_synthetic_cboe_file(tmp_path)), "--rate", "0.01"])
+    human = runner.invoke(build_app(), ["chain", "surface", path, "--rate", "0.01"])
     assert human.exit_code == 0 and "arbitrage flags: none" in human.stdout
 
 
