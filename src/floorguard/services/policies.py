@@ -47,7 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from floorguard.brokers.base import BidAsk, Broker, Order, OrderRequest
+from floorguard.brokers.base import Broker, Order, OrderRequest
 from floorguard.domain.policy import HedgeLeg, PolicyDraft
 from floorguard.domain.portfolio import Position
 from floorguard.domain.settlement import SettlementTerms, mark_to_market, settle
