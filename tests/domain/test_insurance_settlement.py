@@ -8,6 +8,8 @@ pay 80,000 and lift the 370,000 portfolio back to the 450,000 floor.
 
 from __future__ import annotations
 
+import math
+
 import datetime as dt
 import json
 
@@ -75,6 +77,9 @@ def test_collar_subtracts_short_call_intrinsic() -> None:
     assert down.put_intrinsic == 30_000 and down.compensation == 30_000
     assert down.residual_loss == pytest.approx(30_000)
     assert down.covered_pct == pytest.approx(0.5)
+    # the worthless short call is +0.0, never -0.0 (which JSON prints as "-0.0")
+    short_call = next(x for x in down.to_dict()["legs"] if x["kind"] == "call")
+    assert short_call["intrinsic"] == 0.0 and math.copysign(1.0, short_call["intrinsic"]) == 1.0
 
 
 def test_put_spread_subtracts_short_put() -> None:

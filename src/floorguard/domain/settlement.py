@@ -100,7 +100,8 @@ def leg_intrinsic(leg: HedgeLeg, final_level: float) -> float:
     ``sign * max(0, L - K) * ...`` for a call; ``sign`` is -1 for a short leg.
     """
     per_unit = max(0.0, leg.strike - final_level) if leg.kind == "put" else max(0.0, final_level - leg.strike)
-    return leg.sign * per_unit * leg.multiplier * leg.contracts
+    # "+ 0.0" turns the -0.0 of a worthless short leg into 0.0 (printed as "-0.0" otherwise)
+    return leg.sign * per_unit * leg.multiplier * leg.contracts + 0.0
 
 
 @dataclass(frozen=True)
