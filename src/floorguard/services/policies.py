@@ -44,7 +44,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from floorguard.brokers.base import Broker, Order, OrderRequest
@@ -607,7 +607,12 @@ def bind(
     deadline = time.monotonic() + wait_seconds
     delay = 0.02
     while True:
-        state, data = _claim_key(ctx, user.id, idempotency_key, req_hash, now(ctx))
+        try:
+            state, data = _claim_key(ctx, user.id, idempotency_key, req_hash, now(ctx))
+        except OperationalError as exc:  # SQLite "database is locked" under a burst: wait and retry
+            if "locked" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            state, data = "busy", None
         if state == "completed":
             status, body, policy_id = data
             return BindOutcome(int(status), dict(body or {}), replayed=True, policy_id=policy_id)
