@@ -8,10 +8,9 @@ pay 80,000 and lift the 370,000 portfolio back to the 450,000 floor.
 
 from __future__ import annotations
 
-import math
-
 import datetime as dt
 import json
+import math
 
 import numpy as np
 import pytest
