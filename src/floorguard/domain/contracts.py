@@ -440,9 +440,9 @@ def parse_contract_specs(text: str, source: str = "contracts") -> dict[str, Cont
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(path: str | None, _mtime_ns: int = 0) -> dict[str, ContractSpec]:
-    base = parse_contract_specs(_bundled_text(), "bundled contracts.json")
     if path is None:
-        return base
+        return parse_contract_specs(_bundled_text(), "bundled contracts.json")
+    base = _load_cached(None)  # the bundled file is read and parsed once, not once per user file
     p = Path(path)
     if not p.is_file():
         raise ValidationError.for_field("contracts_path", f"no such file: {p}")
