@@ -131,6 +131,11 @@ def test_mixed_and_private_portfolios_degrade_gracefully(svc: RiskMetricsService
     pos = rep["beta"]["positions"]
     assert pos["VILLA"]["beta_source"] == "default" and pos["FUNDX"]["beta_source"] == "provided"
     assert pos["USD"]["beta"] == 0.0
+    # the beta comparison agrees with the report on every non-public position
+    cmp = {r["symbol"]: r for r in svc.betas(mixed)["positions"]}
+    assert (cmp["USD"]["path"], cmp["USD"]["beta"]) == ("provided", 0.0)
+    assert (cmp["FUNDX"]["path"], cmp["FUNDX"]["beta"]) == ("provided", 0.4)
+    assert (cmp["VILLA"]["path"], cmp["VILLA"]["beta"]) == ("default", pos["VILLA"]["beta"])
     assert any("VILLA" in e for e in rep["metadata"]["estimates"])
     assert "VILLA" in rep["sectors"]["unclassified"]
     assert rep["metadata"]["coverage"] < 1 and rep["measures"]["available"]

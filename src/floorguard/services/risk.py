@@ -807,6 +807,10 @@ class RiskMetricsService:
         factors = etf_factor_returns(market, win[etfs]) if etfs else None
         rows = []
         for p in pf.positions:
+            if p.asset_type == "cash":  # as in the report: cash has no market exposure
+                rows.append({"symbol": p.symbol, "path": "provided", "beta": 0.0,
+                             "reason": "cash has no market exposure"})
+                continue
             if p.symbol not in public:
                 rows.append({"symbol": p.symbol, "path": "provided" if p.beta is not None else "default",
                              "beta": p.beta if p.beta is not None else self.default_beta,
