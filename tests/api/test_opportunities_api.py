@@ -46,6 +46,8 @@ def test_opportunities_shape_ownership_feedback_and_hedge_now(client: Any, svc_c
     scores = [r["Score"] for r in table]
     assert scores == sorted(scores, reverse=True)
     assert {c["role"] for c in out["recommendations"]["candidates"]} <= {"before", "covering", "after"}
+    # alice has the default approval (level 1): puts are suitable for her
+    assert all(c["suitability"] == {"required_level": 1, "allowed": True} for c in out["recommendations"]["candidates"])
     w = out["windows"][0]
     assert w["drawdown"]["n_paths"] == 2000 and w["drawdown"]["p5"] < w["drawdown"]["median"] < w["drawdown"]["p95"]
     assert "unhedged" in out["narrative"]["text"].lower() and out["narrative"]["choice"] == "template"

@@ -30,6 +30,7 @@ from floorguard.domain.opportunities import (
     rank_candidates,
     recommendation_table,
     score_hedge,
+    structure_note,
     theta_decay,
 )
 from floorguard.exceptions import ValidationError
@@ -199,3 +200,10 @@ def test_kpis_by_hand() -> None:
     # efficiency uses the ES before the premium: (1,000 - 600) / 200 = 2
     assert k.hedge_cost_efficiency == 2.0 and k.hit_rate == 1.0 and k.over_hedge_ratio == 1.0
     assert k.user_adoption == 0.25 and k.drift_alerts == 3 and "estimate" in k.label
+
+
+def test_structure_notes_follow_the_tail_estimates() -> None:
+    assert "low" in structure_note("put_spread", 0.02, False)
+    assert "elevated" in structure_note("put_spread", 0.2, False)
+    assert "fat loss tail" in structure_note("tail_hedge", None, True)
+    assert "finances" in structure_note("collar", None, False)

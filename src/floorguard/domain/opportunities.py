@@ -59,6 +59,7 @@ __all__ = [
     "rank_candidates",
     "recommendation_table",
     "score_hedge",
+    "structure_note",
     "theta_decay",
 ]
 
@@ -645,6 +646,26 @@ def score_hedge(es_unhedged: float, es_hedged: float, premium: float, portfolio_
         "residual_risk": residual,
         "score": (reduction - premium) / residual,
     }
+
+
+def structure_note(structure: str, p_loss_10: float | None, tail_heavy: bool) -> str:
+    """Section 20.3 step 4: when each family fits the window's estimated risk.
+
+    ``p_loss_10`` is the estimated probability of losing more than 10 % by the
+    window end (the severe tail); ``tail_heavy`` the fat-tail flag of the EVT fit.
+    """
+    severe = p_loss_10 is not None and math.isfinite(p_loss_10) and p_loss_10 >= 0.10
+    if structure == "protective_put":
+        return "floor at 1 - target drawdown; full protection below the put strike"
+    if structure == "collar":
+        return "the short call finances the put: cheapest, gives up upside above the call strike"
+    if structure == "put_spread":
+        return ("severe-tail probability is elevated: protection stops at the lower strike" if severe
+                else "severe-tail probability is low: the short lower put cuts the premium")
+    if structure == "tail_hedge":
+        return ("fat loss tail estimated: far out-of-the-money convexity" if tail_heavy
+                else "no fat tail estimated: cheap convexity for a crash only")
+    return ""
 
 
 def rank_candidates(cands: Sequence[CandidateScore], feedback: dict[str, float] | None = None) -> list[CandidateScore]:

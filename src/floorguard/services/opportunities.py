@@ -61,6 +61,7 @@ from floorguard.domain.opportunities import (
     rank_candidates,
     recommendation_table,
     score_hedge,
+    structure_note,
     theta_decay,
 )
 from floorguard.domain.policy import PolicyDraft
@@ -759,6 +760,7 @@ def opportunities(
     user_id: int | None = None,
     progress: Progress | None = None,
     narrator: Any = None,
+    strategy_level: int | None = None,
 ) -> dict[str, Any]:
     """Upcoming uncertainty windows and ranked hedges for a portfolio (estimates).
 
@@ -773,6 +775,9 @@ def opportunities(
         Called as the work advances (the CLI's progress bar).
     narrator : LlmNarrator, optional
         Overrides the LLM configured in the settings (tests).
+    strategy_level : int, optional
+        The investor's approved strategy level: each candidate says whether it
+        is suitable (section 20.10); "Hedge now" refuses the others.
 
     Returns
     -------
@@ -830,7 +835,7 @@ def opportunities(
             "window_id": primary.id,
             "columns": ["Expiry", "Structure", "Put Strike", "Call Strike", "Premium", "Coverage%", "Breakeven", "Score"],
             "table": recommendation_table(ranked),
-            "candidates": [cd.to_dict() for cd in ranked],
+            "candidates": [_candidate_view(cd, primary, c.signals.tail_heavy, strategy_level) for cd in ranked],
             "score_formula": "(ES reduction - premium) / residual risk; ES at the window end, currency",
             "label": ESTIMATE_LABEL,
         },
@@ -847,6 +852,15 @@ def opportunities(
            details={"served": told.text, "reason": told.reason, "model": told.model, "numbers": story.numbers})
     prog("done", 1.0)
     return result
+
+
+def _candidate_view(cd: CandidateScore, window: RiskWindow, tail_heavy: bool, level: int | None) -> dict[str, Any]:
+    from floorguard.services.users import required_level
+
+    need = required_level(cd.structure)
+    p10 = window.drawdown.p_loss_10 if window.drawdown is not None else None
+    return {**cd.to_dict(), "note": structure_note(cd.structure, p10, tail_heavy),
+            "suitability": {"required_level": need, "allowed": None if level is None else level >= need}}
 
 
 def _windows_and_candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c: _Context,

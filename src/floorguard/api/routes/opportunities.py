@@ -33,7 +33,8 @@ Every figure in these responses is a model estimate (``label`` says so).
           "candidates": [{"expiry", "structure", "put_strike", "call_strike", "instrument", "premium",
                           "coverage_pct", "breakeven", "es_unhedged", "es_gross", "es_hedged", "es_reduction",
                           "residual_risk", "score", "projected_variance", "theta": {"decay", "decay_share",
-                          "residual_value"}, "role": "before|covering|after", "term_days", "floor_pct"}, ...],
+                          "residual_value"}, "role": "before|covering|after", "term_days", "floor_pct",
+                          "note", "suitability": {"required_level", "allowed"}}, ...],
           "score_formula": "...", "label": "..."},
       "narrative": {"text": "Uncertainty expected (...) between ... → .... Opportunity: ...",
                     "choice": "template|llm", "template_text", "reason", "label"},
@@ -133,6 +134,9 @@ class HedgeIn(BaseModel):
 @router.get(
     "/opportunities",
     summary="Upcoming uncertainty windows and ranked hedges for a portfolio (estimates)",
+    description=("Prices every structure at three listed expiries through the insurance engine: a cold request "
+                 "with all four structures takes seconds (about 3.4 s of CPU); pass `structures=` to limit it. "
+                 "An identical request (same portfolio, data date, models and parameters) reuses the priced hedges."),
     responses={200: {"description": "Windows, recommendation table, narrative and KPIs (see the module docs)"},
                404: {"description": "No such portfolio of yours"}},
 )
@@ -150,7 +154,7 @@ def get_opportunities(
     picked = tuple(s.strip() for s in structures.split(",") if s.strip()) if structures else STRUCTURES
     req = svc.OpportunityRequest(horizon_days=horizon_days, target_drawdown=target_drawdown, structures=picked,
                                  n_paths=n_paths, seed=seed)
-    return svc.opportunities(ctx, portfolio, req, user_id=user.id)
+    return svc.opportunities(ctx, portfolio, req, user_id=user.id, strategy_level=user.strategy_level)
 
 
 @router.post(
