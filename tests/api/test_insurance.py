@@ -262,6 +262,12 @@ def test_other_users_cannot_read_bind_claim_or_settle(
     assert_problem(client.get(f"/api/insurance/policies/{pid}", headers=bob.headers), 404)
     assert client.get("/api/insurance/policies", headers=bob.headers).json()["policies"] == []
     assert_problem(client.post("/api/insurance/claim", json={"policy_id": pid}, headers=bob.headers), 404)
+    assert_problem(client.post(f"/api/insurance/policies/{pid}/mark", headers=bob.headers), 404)
+    clock.set(2022, 6, 2, 21, 0)
+    mark = client.post(f"/api/insurance/policies/{pid}/mark", headers=alice.headers)
+    assert mark.status_code == 200 and mark.json()["policy_id"] == pid, mark.text
+    mtm = client.get(f"/api/insurance/policies/{pid}", headers=alice.headers).json()["mtm"]
+    assert mtm["age_seconds"] == 0.0
     assert_problem(client.post("/api/insurance/settle", json={"policy_ids": [pid]}, headers=bob.headers), 403)
     assert_problem(client.get("/api/insurance/policies?all=true", headers=bob.headers), 403)
     assert_problem(client.post("/api/insurance/monitor", headers=bob.headers), 403)

@@ -80,6 +80,7 @@ __all__ = [
     "get_broker",
     "get_policy_view",
     "list_policy_views",
+    "mark_policy",
     "monitor_all",
     "monitor_policy",
     "now",
@@ -1169,7 +1170,8 @@ def _policy_view(
             "intrinsic": float(latest.intrinsic_est),
             "floor_gap": float(latest.portfolio_value) - floor_value,
             "pnl": float(latest.hedge_value) - float(policy.premium_net),
-            "note": "hedge marked with the pricing engine (estimate)",
+            "age_seconds": max(0.0, (t - latest.ts).total_seconds()),
+            "note": "latest mark of the monitoring job; hedge valued with the pricing engine (estimate)",
         }
     out["shortfall"] = None if latest is None else float(latest.shortfall)
     if settlement is not None:
@@ -1413,6 +1415,16 @@ def monitor_policy(ctx: AppContext, policy_id: int, *, as_of: dt.datetime | None
     return {"policy_id": policy_id, "as_of": t.isoformat(), "portfolio_value": pv, "index_level": level,
             "hedge_value": mtm.hedge_value, "shortfall": shortfall, "hedge_ratio": ratio, "alerts": alerts,
             "prices": pv_detail}
+
+
+def mark_policy(ctx: AppContext, user: Principal, policy_id: int) -> dict[str, Any]:
+    """Mark one of the caller's live policies now (a monitoring run for that policy)."""
+    with ctx.session() as session:
+        policy = repo.get_policy(session, policy_id=policy_id, user_id=None if user.is_admin else user.id)
+        status = policy.status
+    if status not in LIVE_STATUSES:
+        raise ConflictError(f"policy {policy_id} is {status}: only live policies are marked")
+    return monitor_policy(ctx, policy_id)
 
 
 def live_policy_ids(ctx: AppContext) -> list[int]:

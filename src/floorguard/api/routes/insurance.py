@@ -92,6 +92,11 @@ def get_policy(policy_id: PolicyId, ctx: CtxDep, user: UserDep) -> dict[str, Any
     return svc.get_policy_view(ctx, user, policy_id)
 
 
+@router.post("/policies/{policy_id}/mark", summary="Mark one of my live policies now (NAV snapshot, alerts)")
+def mark_policy(policy_id: PolicyId, ctx: CtxDep, user: UserDep) -> dict[str, Any]:
+    return svc.mark_policy(ctx, user, policy_id)
+
+
 @router.post("/claim", summary="Early-trigger claim, checked against the policy's terms")
 def claim(body: ClaimRequest, ctx: CtxDep, user: UserDep) -> dict[str, Any]:
     return svc.claim(ctx, user, body.policy_id)
