@@ -212,3 +212,20 @@ def test_validation_names_fields(clocked: Any) -> None:
     with pytest.raises(ValidationError) as e:
         svc.opportunities(clocked, [Position("CASH", 1000, price=1.0, asset_type="cash")], _req())
     assert e.value.errors[0].field == "positions"
+
+
+def test_llm_from_settings_unreachable_serves_the_template_and_logs_it(clocked: Any) -> None:
+    from floorguard.services.context import AppContext
+
+    s = clocked.settings.model_copy(update={"llm_base_url": "http://127.0.0.1:9/v1", "llm_model": "any"})
+    ctx2 = AppContext(s)
+    ctx2.resources["clock"] = clocked.resources["clock"]
+    try:
+        out = svc.run_portfolio_scenario(ctx2, POS, svc.ScenarioRequest(preset="mild", strategy=None, n_paths=1000))
+        assert out["narrative"]["choice"] == "template" and out["narrative"]["reason"].startswith("LLM request failed")
+        with ctx2.session() as session:
+            row = session.scalars(sa.select(OpportunityAudit).where(OpportunityAudit.kind == "scenario")).one()
+        assert row.choice == "template" and row.prompt is not None and "Under Mild scenario" in row.prompt
+        assert row.details["served"] == out["narrative"]["text"]
+    finally:
+        ctx2.close()
