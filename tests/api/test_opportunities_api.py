@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.api.conftest import assert_problem, needs_synthetic
 
 pytestmark = needs_synthetic

@@ -10,6 +10,7 @@ probability at the fit (abs 1e-6); the backtest cash flows reconcile exactly
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import httpx
@@ -77,6 +78,7 @@ def test_fixed_seed_identical_windows_cover_events_and_scores_reconcile(clocked:
     assert a["windows"] == b["windows"] and a["recommendations"] == b["recommendations"]
     assert a["narrative"]["text"] == b["narrative"]["text"] and a["recommendation_id"] == b["recommendation_id"]
     assert a["as_of"] == "2022-06-01" and "estimate" in a["label"]
+    json.dumps(a, allow_nan=False)  # JSON-ready: undefined figures are null, never NaN
     # the CPI release (user file) and the FOMC statement of 2022-06-15 (shipped calendar) are inside windows
     covered = {e["date"] for w in a["windows"] for e in w["events"]}
     assert {"2022-06-10", "2022-06-15"} <= covered

@@ -851,7 +851,7 @@ def opportunities(
            prompt=told.prompt, output=told.llm_text if told.llm_text is not None else told.text,
            details={"served": told.text, "reason": told.reason, "model": told.model, "numbers": story.numbers})
     prog("done", 1.0)
-    return result
+    return _plain(result)  # JSON-ready: NaN (undefined figures) become None
 
 
 def _candidate_view(cd: CandidateScore, window: RiskWindow, tail_heavy: bool, level: int | None) -> dict[str, Any]:
