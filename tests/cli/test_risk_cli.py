@@ -61,6 +61,9 @@ def test_report_with_hedge_and_human_output(env: Path) -> None:
     res = runner.invoke(build_app(), ["risk", str(env)])
     assert res.exit_code == 0, res.output
     assert "annual volatility" in res.stdout and "Information Technology" in res.stdout
+    # every stress family is shown: historical windows, market shocks and the (hypothetical) factor shocks
+    assert "COVID" in res.stdout and "Market -20%" in res.stdout and "momentum_crash" in res.stdout
+    assert "hypothetical" in res.stdout
 
 
 def test_betas_compare(env: Path) -> None:

@@ -112,12 +112,15 @@ def _render_report(rep: dict[str, Any]) -> None:
         x = Table(title="stress tests" + (" (with hedge)" if st["hedged"] else ""))
         for col in ("scenario", "market", "portfolio", "P&L", "hedged P&L"):
             x.add_column(col, justify="right" if col != "scenario" else "left")
-        rows = st["historical"] + (st["market_shocks"] if isinstance(st["market_shocks"], list) else [])
+        rows = st["historical"] + [r for k in ("market_shocks", "factor_shocks")
+                                   if isinstance(st.get(k), list) for r in st[k]]
         for r in rows:
             x.add_row(r["name"], _pct(r["market_return"]), _pct(r["portfolio_return"]),
                       "-" if r["pnl"] is None else f"{r['pnl']:,.0f}",
                       "-" if r["hedged_pnl"] is None else f"{r['hedged_pnl']:,.0f}")
         console.print(x)
+        console.print("note: market and factor shocks are hypothetical, applied through the estimated betas"
+                      + (f" ({st['factor_shocks_note']})" if st.get("factor_shocks_note") else ""))
     for note in md["notes"] + md["estimates"]:
         console.print(f"note: {note}")
 
