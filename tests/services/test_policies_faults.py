@@ -125,3 +125,22 @@ def test_database_lost_mid_bind(
     assert_consistent(svc_ctx, paper)
     with svc_ctx.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(InsurancePolicy)) == 1
+
+
+def test_abandoned_bind_is_finished_by_the_reconcile_job(
+    svc_ctx: Any, clock: Any, paper: Any, alice: Any, store_draft: Any
+) -> None:
+    import datetime as dt
+
+    paper.faults.add(FaultRule("timeout", match=leg(1), times=3))
+    draft_id = store_draft(alice.id, "collar")
+    user = principal(svc_ctx, alice)
+    with pytest.raises(BrokerTimeoutError):
+        policies.bind(svc_ctx, user, draft_id, "k")
+    assert policies.reconcile_binds(svc_ctx)["resumed"] == []  # within the grace period: the client may retry
+    clock.t = clock.t + dt.timedelta(minutes=10)
+    out = policies.reconcile_binds(svc_ctx)
+    assert [r["status_code"] for r in out["resumed"]] == [201]
+    assert_consistent(svc_ctx, paper)
+    late = policies.bind(svc_ctx, user, draft_id, "k")  # the client's late retry replays the outcome
+    assert late.replayed and late.status_code == 201 and len(paper.orders()) == 2

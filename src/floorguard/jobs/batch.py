@@ -24,6 +24,7 @@ __all__ = [
     "close_worker_contexts",
     "monitor_every_policy",
     "monitor_one",
+    "reconcile_binds",
     "risk_one",
     "risk_report_every_portfolio",
     "settle_matured",
@@ -121,6 +122,13 @@ def monitor_every_policy(
             ex.close()
     return {"executor": ex.name, "as_of": when, "policies": len(ids), "ok": sum(r["ok"] for r in results),
             "results": results}
+
+
+def reconcile_binds(ctx: AppContext) -> dict[str, Any]:
+    """Finish binds whose client never retried (see ``services.policies.reconcile_binds``)."""
+    from floorguard.services.policies import reconcile_binds as run
+
+    return run(ctx)
 
 
 def settle_matured(ctx: AppContext, *, as_of: dt.datetime | None = None) -> dict[str, Any]:

@@ -26,6 +26,7 @@ JOBS: dict[str, tuple[Callable[[AppContext], Any], Callable[[Any], int]]] = {
     "monitor": (lambda ctx: batch.monitor_every_policy(ctx), lambda s: int(s.monitor_interval_seconds)),
     "settle": (lambda ctx: batch.settle_matured(ctx), lambda s: 3600),
     "risk_batch": (lambda ctx: batch.risk_report_every_portfolio(ctx), lambda s: 86400),
+    "reconcile_binds": (lambda ctx: batch.reconcile_binds(ctx), lambda s: 300),
 }
 
 

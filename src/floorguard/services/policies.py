@@ -86,6 +86,7 @@ __all__ = [
     "now",
     "quote",
     "quote_feed",
+    "reconcile_binds",
     "settle_due",
     "settle_policy_once",
 ]
@@ -1072,6 +1073,37 @@ def _finalise(
             f"{failed.reason if failed else 'not filled'}); the policy is partially bound"
         )
     return BindOutcome(201, body, policy_id=policy_id)
+
+
+def reconcile_binds(ctx: AppContext, *, grace_seconds: float = 300.0) -> dict[str, Any]:
+    """Finish binds abandoned mid-way (no retry came within ``grace_seconds``).
+
+    An interrupted bind keeps its Idempotency-Key ``in_progress``; if the client
+    never retries, this job resumes it under the same key (orders are found at
+    the broker by client order id), so the database, the broker and the ledger
+    end up agreeing and a late retry by the client replays the outcome.
+    """
+    t = now(ctx)
+    cutoff = t - dt.timedelta(seconds=grace_seconds)
+    with ctx.session() as session:
+        rows = session.execute(
+            sa.select(IdempotencyKey.user_id, IdempotencyKey.key, QuoteDraft.id)
+            .join(QuoteDraft, QuoteDraft.policy_id == IdempotencyKey.policy_id)
+            .where(IdempotencyKey.status == "in_progress", IdempotencyKey.scope == "bind",
+                   IdempotencyKey.locked_until < cutoff)
+        ).all()
+    done, failed = [], []
+    for user_id, key, draft_id in rows:
+        with ctx.session() as session:
+            from floorguard.services.users import get_user
+
+            user = get_user(session, user_id)
+        try:
+            outcome = bind(ctx, user, draft_id, key, wait_seconds=0.0)
+            done.append({"draft_id": draft_id, "policy_id": outcome.policy_id, "status_code": outcome.status_code})
+        except FloorguardError as exc:
+            failed.append({"draft_id": draft_id, "error": exc.message})
+    return {"resumed": done, "still_pending": failed}
 
 
 # =============================================================================== views
