@@ -231,3 +231,13 @@ def test_llm_from_settings_unreachable_serves_the_template_and_logs_it(clocked: 
         assert row.details["served"] == out["narrative"]["text"]
     finally:
         ctx2.close()
+
+
+def test_hedges_priced_from_a_real_cboe_chain(clocked: Any, spx_chain_file: Any) -> None:
+    out = svc.opportunities(clocked, POS, _req(chain_path=spx_chain_file, events_csv=None))
+    assert out["as_of"] == "2022-02-04"  # the chain's quote date sets the data date
+    cands = out["recommendations"]["candidates"]
+    assert cands and all(not c["synthetic"] and "spx_2022-02-04.csv" in c["pricing_source"] for c in cands)
+    assert all(c["instrument"] == "SPX" and dt.date.fromisoformat(c["expiry"]) > dt.date(2022, 2, 4) for c in cands)
+    window = next(w for w in out["windows"] if w["id"] == out["recommendations"]["window_id"])
+    assert any(c["role"] == "covering" and c["expiry"] >= window["end"] for c in cands)

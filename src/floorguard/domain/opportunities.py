@@ -566,6 +566,10 @@ class CandidateScore:
         ``"before"``, ``"covering"`` or ``"after"`` the window end.
     draft : dict or None
         The insurance engine's draft (for "Hedge now").
+    pricing_source : str
+        Where the premiums came from (a chain file, or the SYNTHETIC model chain).
+    synthetic : bool
+        True when the premiums are model prices, not market quotes.
     """
 
     expiry: dt.date
@@ -588,6 +592,8 @@ class CandidateScore:
     term_days: int
     floor_pct: float
     draft: dict[str, Any] | None = None
+    pricing_source: str = ""
+    synthetic: bool = False
     label: str = ESTIMATE_LABEL
 
     def row(self) -> dict[str, Any]:

@@ -790,6 +790,11 @@ def opportunities(
     req.validate()
     prog = progress or _noop
     positions, name, pid = _resolve(ctx, portfolio)
+    if req.chain_path is not None and req.as_of is None:
+        # a chain prices the hedges as of its own quote time: the data date follows it
+        from floorguard.services.insurance import _read_chain  # noqa: PLC2701 - the engine's cached reader
+
+        req = replace(req, as_of=_read_chain(Path(req.chain_path)).as_of.date())
     if all(p.asset_type in ("cash", "private", "custom") for p in positions):
         raise ValidationError.for_field("positions", "no position has market data to simulate (only cash/private)")
     c = _signals(ctx, req, positions, prog)
@@ -903,7 +908,8 @@ def _candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c
 
     def quote(structure: str, term_days: int, beta: float | None) -> PolicyDraft:
         return quote_policy(ctx, pm.priced, QuoteRequest(
-            floor_pct=floor, term_days=term_days, strategy=structure, as_of=as_of_dt, index_level=pm.spot,
+            floor_pct=floor, term_days=term_days, strategy=structure, as_of=as_of_dt,
+            index_level=None if req.chain_path else pm.spot,
             vol=None if req.chain_path else atm, beta=beta, chain_path=req.chain_path))
 
     first_term = max((window.end - c.as_of).days, 1)
@@ -920,7 +926,6 @@ def _candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c
     else:
         listed = _listed(probe, c.as_of)
     expiries = candidate_expiries(listed, c.as_of, window.end)
-    covering = next(e for e in expiries if e >= window.end)
     surface = ModelSurface(atm_vol=atm)
     spec = _forecast_spec(pm, c.signals, window.trading_days)
     horizon_years = window.trading_days / TRADING_DAYS
@@ -929,7 +934,6 @@ def _candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c
     total = len(expiries) * len(req.structures)
     k = 0
     for expiry in expiries:
-        role = "before" if expiry < covering else "covering" if expiry == covering else "after"
         for structure in req.structures:
             k += 1
             prog(f"pricing {structure} {expiry}", 0.35 + 0.6 * k / total)
@@ -967,9 +971,16 @@ def _candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c
                 es_unhedged=res.es_unhedged.value * v0, es_gross=sc["es_gross"], es_hedged=res.es_hedged.value * v0,
                 es_reduction=sc["es_reduction"], residual_risk=sc["residual_risk"], score=sc["score"],
                 projected_variance=projected_variance(pm.port_vol * spec.vol_multiplier, life),
-                theta=theta_decay(float(res.hedge_premium), at_end), role=role,
+                theta=theta_decay(float(res.hedge_premium), at_end), role="",
                 term_days=max((got - c.as_of).days, 1), floor_pct=floor, draft=draft.to_dict(),
+                pricing_source=draft.pricing_source.source if draft.pricing_source is not None else "",
+                synthetic=bool(draft.pricing_source.synthetic) if draft.pricing_source is not None else True,
             ))
+    # roles from the expiries actually priced (the engine moves past an expiry it cannot implement)
+    reaching = sorted({o.expiry for o in out if o.expiry >= window.end})
+    first = reaching[0] if reaching else None
+    out = [replace(o, role="before" if o.expiry < window.end else "covering" if o.expiry == first else "after")
+           for o in out]
     return out, warnings
 
 
