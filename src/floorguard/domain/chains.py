@@ -28,6 +28,7 @@ import pandas as pd
 from floorguard._typing import FloatArray
 from floorguard.domain.contracts import (
     ContractSpec,
+    as_timestamp,
     exchange_calendar,
     listed_expiry_table,
     listed_strikes,
@@ -75,16 +76,6 @@ CHAIN_SOURCES: tuple[str, ...] = ("cboe_csv", "synthetic", "yfinance", "upstox")
 
 _FLOAT_COLS = ("strike", "bid", "ask", "last", "volume", "open_interest", "iv", "delta", "gamma")
 _SECONDS_PER_YEAR = 365.0 * 86400.0
-
-
-def _as_timestamp(value: Any, fld: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise ValidationError.for_field(fld, f"must be a timestamp, got {value!r}") from None
-    if pd.isna(ts):
-        raise ValidationError.for_field(fld, f"must be a timestamp, got {value!r}")
-    return ts
 
 
 def normalise_quotes(frame: pd.DataFrame) -> pd.DataFrame:
@@ -239,7 +230,7 @@ class OptionChain:
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        ts = _as_timestamp(self.as_of, "as_of")
+        ts = as_timestamp(self.as_of, "as_of")
         if ts.tzinfo is None:
             raise ValidationError.for_field("as_of", "must be time-zone aware")
         object.__setattr__(self, "as_of", ts)
@@ -352,7 +343,7 @@ class OptionChain:
             OCC root when an expiry has AM and PM series (SPX vs SPXW);
             default: the PM-settled root present, else the first.
         """
-        d = _as_timestamp(expiry, "expiry").normalize()
+        d = as_timestamp(expiry, "expiry").normalize()
         table = self._t_table()
         if d not in table:
             raise ValidationError.for_field("expiry", f"{d.date()} is not an expiry of this chain")
@@ -388,7 +379,7 @@ class OptionChain:
         mask = pd.Series(True, index=q.index)
         if expiry is not None:
             exp = [expiry] if not isinstance(expiry, (list, tuple, set)) else list(expiry)
-            days = [_as_timestamp(e, "expiry").normalize() for e in exp]
+            days = [as_timestamp(e, "expiry").normalize() for e in exp]
             mask &= q["expiry"].isin(days)
         if kind is not None:
             if kind not in ("call", "put"):
@@ -618,7 +609,7 @@ def implied_forward_and_dividend(
     -------
     ForwardEstimate
     """
-    exp = _as_timestamp(expiry, "expiry").normalize()
+    exp = as_timestamp(expiry, "expiry").normalize()
     pairs, root = _pairs(chain, exp, root)
     t = chain.t_years(exp, root=root or None)
     spot = chain.spot
@@ -985,7 +976,7 @@ def synthetic_chain(
     OptionChain
     """
     pricing = _pricing()
-    ts = _as_timestamp(as_of, "as_of")
+    ts = as_timestamp(as_of, "as_of")
     if ts.tzinfo is None:
         ts = ts.tz_localize(spec.timezone)
     s0 = float(spot)
@@ -1068,7 +1059,7 @@ def synthetic_chain(
 
 def occ_symbol(root: str, expiry: Any, kind: str, strike: float) -> str:
     """OCC option symbol ``ROOT YYMMDD C/P strike*1000 (8 digits)``, e.g. ``SPXW220207P02400000``."""
-    d = _as_timestamp(expiry, "expiry")
+    d = as_timestamp(expiry, "expiry")
     k = int(round(float(strike) * 1000))
     if not 0 < k < 10**8:
         raise ValidationError.for_field("strike", f"cannot be encoded in an OCC symbol: {strike}")

@@ -521,14 +521,19 @@ def exchange_calendar(code: str) -> Any:
         raise ValidationError.for_field("exchange_calendar", f"unknown exchange calendar {code!r}") from None
 
 
-def _to_date(value: Any, fld: str) -> dt.date:
+def as_timestamp(value: Any, fld: str, what: str = "timestamp") -> pd.Timestamp:
+    """``pd.Timestamp(value)``; ValidationError on ``fld`` ("must be a <what>") if not one."""
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise ValidationError.for_field(fld, f"must be a date, got {value!r}") from None
+        raise ValidationError.for_field(fld, f"must be a {what}, got {value!r}") from None
     if pd.isna(ts):
-        raise ValidationError.for_field(fld, f"must be a date, got {value!r}")
-    return ts.date()
+        raise ValidationError.for_field(fld, f"must be a {what}, got {value!r}")
+    return ts
+
+
+def _to_date(value: Any, fld: str) -> dt.date:
+    return as_timestamp(value, fld, "date").date()
 
 
 def _sessions(spec: ContractSpec, start: dt.date, end: dt.date) -> pd.DatetimeIndex:
