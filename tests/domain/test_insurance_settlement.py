@@ -230,6 +230,11 @@ def test_mark_to_market_before_and_at_expiry() -> None:
         1000 * (bsm_price("put", 990.0, 960.0, t, 0.04, 0.25, 0.015) - bsm_price("call", 990.0, 1040.0, t, 0.04, 0.25, 0.015)))
     after = mark_to_market(d, dt.datetime(2026, 3, 21, tzinfo=dt.timezone.utc), 900.0, 0.04, 0.015)
     assert after.hedge_value == pytest.approx(60 * 1000) and after.time_value == 0.0
+    # past the settlement the mark says so (never a silent intrinsic value); before it, no warning
+    assert m.warnings == () and len(after.warnings) == 1 and "past its settlement" in after.warnings[0]
+    assert "short call 1040" in after.warnings[0] and after.to_dict()["warnings"] == list(after.warnings)
+    short_call = next(x for x in after.to_dict()["legs"] if x["kind"] == "call")
+    assert short_call["value"] == 0.0 and math.copysign(1.0, short_call["value"]) == 1.0
 
 
 @given(legset=LEGSETS, n=st.integers(1, 40), cov=st.floats(0.05, 1.0), ded=st.floats(0, 1e5),

@@ -246,6 +246,8 @@ def register(app: typer.Typer) -> None:
         def render(x: dict[str, Any]) -> None:
             console.print(f"hedge value {_money(x['hedge_value'])} (intrinsic {_money(x['intrinsic'])}, "
                           f"time value {_money(x['time_value'])}); P&L {_money(x['pnl'])} - model estimate")
+            for w in x.get("warnings") or []:
+                console.print(f"warning: {w}")
 
         emit(res.to_dict(), as_json, render)
 

@@ -343,6 +343,7 @@ class MarkToMarket:
     ``intrinsic`` what they would pay if exercised now; ``time_value`` the
     difference; ``pnl`` is ``hedge_value`` minus the net premium paid.
     ``floor_gap`` is ``portfolio_value - floor_value`` (negative = breached).
+    ``warnings`` says when legs are past their settlement (valued at intrinsic).
     """
 
     as_of: str
@@ -359,9 +360,11 @@ class MarkToMarket:
     greeks: dict[str, float]
     legs: list[dict[str, Any]]
     model: str = "black-scholes-merton (European), estimate"
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["warnings"] = list(self.warnings)
         for k, v in d.items():
             if isinstance(v, float) and not math.isfinite(v):
                 d[k] = None
@@ -414,6 +417,7 @@ def mark_to_market(
     total = intr_total = 0.0
     greeks = {"delta": 0.0, "gamma": 0.0, "vega": 0.0, "theta": 0.0, "rho": 0.0}
     t_min = math.inf
+    expired: list[str] = []
     for leg in draft.legs:
         if draft.expiry is not None and leg.expiry == draft.expiry:
             expiry_dt = draft.end_utc  # the listed settlement moment recorded at the quote
@@ -424,6 +428,7 @@ def mark_to_market(
         intr = max(0.0, leg.strike - s) if leg.kind == "put" else max(0.0, s - leg.strike)
         scale = leg.sign * leg.multiplier * leg.contracts
         if t <= 0.0:
+            expired.append(f"{leg.side} {leg.kind} {leg.strike:g} settled at {expiry_dt.isoformat()}")
             unit = intr
             g = {k: 0.0 for k in greeks}
             sigma = float("nan")
@@ -440,12 +445,13 @@ def mark_to_market(
             gg = greeks_fn(leg.kind, s, leg.strike, t, rate, sigma, dividend_yield)
             g = {k: float(_greek(gg, k)) for k in greeks}
         for k in greeks:
-            greeks[k] += scale * g[k]
+            greeks[k] += scale * g[k] + 0.0
         total += scale * unit
         intr_total += scale * intr
+        # "+ 0.0": a worthless short leg is 0.0, not -0.0
         rows.append({"kind": leg.kind, "side": leg.side, "strike": leg.strike, "contracts": leg.contracts,
-                     "t_years": t, "vol": sigma, "unit_value": unit, "value": scale * unit,
-                     "intrinsic": scale * intr})
+                     "t_years": t, "vol": sigma, "unit_value": unit, "value": scale * unit + 0.0,
+                     "intrinsic": scale * intr + 0.0})
     premium = draft.premium_net
     pv = None if portfolio_value is None else _check_value("portfolio_value", portfolio_value)
     return MarkToMarket(
@@ -464,6 +470,10 @@ def mark_to_market(
         legs=rows,
         model=("American (pricing engine ALO), estimate" if american
                else "black-scholes-merton (European), estimate"),
+        warnings=tuple(
+            [f"as of {as_of.isoformat()} the hedge is past its settlement; these legs are valued at their "
+             f"intrinsic value at the given level: " + "; ".join(expired)] if expired else []
+        ),
     )
 
 
