@@ -70,6 +70,12 @@ def test_opportunities_shape_ownership_feedback_and_hedge_now(client: Any, svc_c
     kp = client.get("/api/insurance/opportunities/kpis", headers=alice.headers).json()
     assert kp["n_recommendations"] == 1 and kp["n_accepted"] == 1 and kp["n_rejected"] == 1 and kp["n_bound"] == 0
     assert kp["user_adoption"] == 0.0
+    # the backtest's KPIs over the whole bundled history, as the backtest reports them
+    from floorguard.services.opportunities import index_backtest
+
+    ref = index_backtest(svc_ctx, "collar")
+    assert kp["historical"]["collar"]["hit_rate"] == ref["hit_rate"]
+    assert kp["historical"]["pput"]["over_hedge_ratio"] == index_backtest(svc_ctx, "pput")["over_hedge_ratio"]
 
 
 def test_scenario_presets_custom_seed_and_errors(client: Any, svc_ctx: Any, clock: Any, alice: Any, bob: Any) -> None:

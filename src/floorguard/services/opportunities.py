@@ -948,14 +948,20 @@ def _candidates(ctx: AppContext, req: OpportunityRequest, pm: _PortfolioModel, c
             if any(o.structure == structure and o.expiry == got for o in out):
                 continue
             legs, premium = _legs_for_mc(draft, c.as_of)
+            leg_surface = surface
+            if req.chain_path is not None:
+                # a real chain: reprice at the window end around the chain's own implied vol of the long put
+                ivs = [lg.iv for lg in draft.legs if lg.kind == "put" and lg.side == "long" and math.isfinite(lg.iv)]
+                if ivs:
+                    leg_surface = ModelSurface(atm_vol=float(ivs[0]))
             res = run_scenario(pm.holdings, pm.model, spec, index=pm.index_col, index_spot=pm.spot, legs=legs,
-                               surface=surface, rate=float(draft.assumptions.get("rate", 0.0)),
+                               surface=leg_surface, rate=float(draft.assumptions.get("rate", 0.0)),
                                dividend_yield=float(draft.assumptions.get("index_dividend_yield", 0.0)),
                                level=req.level, n_paths=req.n_paths, seed=req.seed)
             unhedged = unhedged or res.es_unhedged.value
             v0 = res.initial_value
             sc = score_hedge(res.es_unhedged.value * v0, res.es_hedged.value * v0, res.hedge_premium, v0)
-            at_end = float(reprice_legs(legs, np.array([pm.spot]), horizon_years, spot0=pm.spot, surface=surface,
+            at_end = float(reprice_legs(legs, np.array([pm.spot]), horizon_years, spot0=pm.spot, surface=leg_surface,
                                         rate=float(draft.assumptions.get("rate", 0.0)),
                                         dividend_yield=float(draft.assumptions.get("index_dividend_yield", 0.0)))[0])
             life = max(_business_days(c.as_of, got), 1) / TRADING_DAYS
@@ -1076,7 +1082,8 @@ def hedge_now(ctx: AppContext, user: Any, *, recommendation_id: str, structure: 
                                                    ("expiry", "structure", "premium", "score", "term_days")}}
 
 
-def opportunity_kpis(ctx: AppContext, *, user_id: int | None = None, top: CandidateScore | None = None) -> dict[str, Any]:
+def opportunity_kpis(ctx: AppContext, *, user_id: int | None = None, top: CandidateScore | None = None,
+                     historical: bool = False) -> dict[str, Any]:
     """Section 20.9 KPIs from stored recommendations, feedback and policy events (estimates).
 
     * hedge cost efficiency: ``(ES unhedged − ES hedged before premium) / premium`` of the top hedge;
@@ -1087,6 +1094,10 @@ def opportunity_kpis(ctx: AppContext, *, user_id: int | None = None, top: Candid
       the realised drawdown stayed shallower than the hedge's target drawdown;
     * user adoption: policies bound from a "Hedge now" draft / recommendations served;
     * drift alerts: roll suggestions raised by monitoring on the user's policies.
+
+    With ``historical=True`` the same KPIs of the walk-forward backtest of the
+    rolling PPUT-style put and CLL-style collar on the whole index history are
+    added under ``historical`` (computed once per data date and context).
     """
     from floorguard.persistence.lifecycle import QuoteDraft
     from floorguard.persistence.orm import InsurancePolicy, InsurancePolicyEvent
@@ -1142,7 +1153,25 @@ def opportunity_kpis(ctx: AppContext, *, user_id: int | None = None, top: Candid
                  "user_adoption": "bound policies from Hedge-now drafts / recommendations served",
                  "drift_alerts": "roll_suggested policy events"},
     )
-    return _plain(k.to_dict())
+    out = k.to_dict()
+    if historical:
+        out["historical"] = _historical_kpis(ctx)
+    return _plain(out)
+
+
+def _historical_kpis(ctx: AppContext) -> dict[str, Any]:
+    closes = _index_closes(ctx, None)
+    key = ("backtest_kpis", closes.index[-1].date())
+    cached = ctx.resources.get("backtest_kpis")
+    if cached is not None and cached[0] == key:
+        return cached[1]  # type: ignore[no-any-return]
+    out: dict[str, Any] = {}
+    for strategy in ("pput", "collar"):
+        b = index_backtest(ctx, strategy)
+        out[strategy] = {k: b[k] for k in ("start", "end", "hedge_cost_efficiency", "hit_rate", "over_hedge_ratio",
+                                           "cost_of_protection", "n_legs", "pricing_sources", "label")}
+    ctx.resources["backtest_kpis"] = (key, out)
+    return out
 
 
 # =============================================================================== scenario

@@ -203,6 +203,17 @@ def post_hedge_now(body: HedgeIn, ctx: CtxDep, user: UserDep) -> dict[str, Any]:
                          expiry=body.expiry)
 
 
-@router.get("/opportunities/kpis", summary="Section 20.9 KPIs of my recommendations (estimates)")
-def get_kpis(ctx: CtxDep, user: UserDep) -> dict[str, Any]:
-    return svc.opportunity_kpis(ctx, user_id=user.id)
+@router.get(
+    "/opportunities/kpis",
+    summary="Section 20.9 KPIs of my recommendations, and of the historical backtest (estimates)",
+    responses={200: {"description": '`{"hedge_cost_efficiency", "hit_rate", "over_hedge_ratio", "user_adoption", '
+                                    '"drift_alerts", "n_windows_settled", "n_recommendations", "n_accepted", '
+                                    '"n_rejected", "n_bound", "sources", "label", "historical": {"pput": {...}, '
+                                    '"collar": {...}}}`'}},
+)
+def get_kpis(
+    ctx: CtxDep,
+    user: UserDep,
+    historical: Annotated[bool, Query(description="Add the backtest's KPIs (PPUT/CLL-style, whole history)")] = True,
+) -> dict[str, Any]:
+    return svc.opportunity_kpis(ctx, user_id=user.id, historical=historical)
