@@ -208,6 +208,16 @@ def test_collar_never_sells_more_calls_than_the_exposure() -> None:
     assert not res.analytics["loss_unbounded_above"]
 
 
+def test_collar_too_small_for_one_call_is_refused_with_useful_advice() -> None:
+    # exposure 2 * 40,000 / (1000 * 100) = 0.8 of a contract: no call can be sold without going naked
+    p = StrategyParams(**{**PARAMS.__dict__, "portfolio_value": 40_000, "contracts": 1})
+    with pytest.raises(QuoteRefusedError, match=r"use a smaller contract \(XSP or SPY\)"):
+        build_strategy("collar", quotes(), MARKET, p, LOOSE)
+    with pytest.raises(QuoteRefusedError, match="no smaller contract than SPY") as exc:
+        build_strategy("collar", quotes(), replace(MARKET, underlying_symbol="SPY"), p, LOOSE)
+    assert "(XSP or SPY)" not in str(exc.value)
+
+
 def test_over_sold_calls_flag_unbounded_loss() -> None:
     from floorguard.domain.strategies import strategy_analytics
 

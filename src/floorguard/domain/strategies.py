@@ -671,10 +671,14 @@ def build_strategy(
         exposure_contracts = params.beta * params.portfolio_value / (market.underlying_level * market.multiplier)
         n_call = min(n, int(math.floor(exposure_contracts + 1e-9)))
         if n_call < 1:
+            root = market.underlying_symbol.upper()
+            advice = ("use a smaller contract (XSP or SPY)" if root in ("SPX", "SPXW")
+                      else f"no smaller contract than {root} is listed on this index; a protective put or a "
+                           "put spread sells no call")
             raise QuoteRefusedError(
                 f"collar refused: one short call ({market.underlying_level * market.multiplier:,.0f} of "
                 f"exposure) exceeds the portfolio's beta-adjusted exposure "
-                f"({params.beta * params.portfolio_value:,.0f}); use a smaller contract (XSP, SPY)"
+                f"({params.beta * params.portfolio_value:,.0f}); {advice}"
             )
         if n_call < n:
             warnings.append(
