@@ -22,21 +22,12 @@ import pandas as pd
 from floorguard.domain.chains import OptionChain, parse_occ_symbol
 from floorguard.domain.contracts import ContractSpec, get_contract_spec, spec_for_root
 from floorguard.exceptions import ConfigurationError, DataError, NotFoundError, ValidationError
+from floorguard.marketdata.yfinance import yfinance_ticker_factory
 
 __all__ = ["YAHOO_OPTION_TICKERS", "read_yfinance_chain"]
 
 #: floorguard underlying -> Yahoo ticker carrying its options.
 YAHOO_OPTION_TICKERS: dict[str, str] = {"SPX": "^SPX", "NDX": "^NDX", "XSP": "^XSP", "RUT": "^RUT"}
-
-
-def _default_factory() -> Callable[[str], Any]:
-    try:
-        import yfinance
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigurationError(
-            "live option chains from Yahoo need the optional extra: pip install 'floorguard[yfinance]'"
-        ) from exc
-    return yfinance.Ticker
 
 
 def _frame(df: Any, kind: str, expiry: str) -> pd.DataFrame:
@@ -98,7 +89,7 @@ def read_yfinance_chain(
     if not underlying:
         raise ValidationError.for_field("symbol", "must not be empty")
     yahoo = YAHOO_OPTION_TICKERS.get(underlying, underlying)
-    factory = ticker_factory or _default_factory()
+    factory = ticker_factory or yfinance_ticker_factory("live option chains from Yahoo need")
     try:
         ticker = factory(yahoo)
         listed = tuple(ticker.options or ())

@@ -54,12 +54,13 @@ _QUOTE_TYPES = {"EQUITY": "equity", "ETF": "etf", "MUTUALFUND": "fund", "INDEX":
 _YAHOO_TICKERS = {"SPX": "^GSPC", "IXIC": "^IXIC", "VIX": "^VIX", "NDX": "^NDX", "RUT": "^RUT"}
 
 
-def _default_ticker_factory() -> Callable[[str], Any]:
+def yfinance_ticker_factory(needs: str = "the yfinance source needs") -> Callable[[str], Any]:
+    """``yfinance.Ticker``; ConfigurationError "<needs> the optional extra" when not installed."""
     try:
         import yfinance
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigurationError(
-            "the yfinance source needs the optional extra: pip install 'floorguard[yfinance]'"
+            f"{needs} the optional extra: pip install 'floorguard[yfinance]'"
         ) from exc
     return yfinance.Ticker
 
@@ -104,7 +105,7 @@ class YFinanceSource:
 
     def _ticker(self, symbol: str) -> Any:
         if self._factory is None:
-            self._factory = _default_ticker_factory()
+            self._factory = yfinance_ticker_factory()
         return self._factory(_YAHOO_TICKERS.get(symbol, symbol))
 
     def symbols(self) -> list[str]:
