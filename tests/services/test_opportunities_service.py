@@ -175,6 +175,11 @@ def test_scenario_draft_strategy_unhedged_and_seed(clocked: Any) -> None:
     # the legs go in at the draft's prices: the simulated premium is the draft's net premium
     assert a["result"]["hedge_premium"] == pytest.approx(draft.premium_net, rel=1e-12, abs=1e-9)
     assert a["hedge"]["strategy"] == "collar" and a["narrative"]["text"].startswith("Under Severe scenario")
+    for side in ("unhedged", "hedged"):
+        hist = a["result"][side]["histogram"]
+        assert sum(hist["counts"]) == 3000 and sum(hist["density"]) == pytest.approx(1.0, abs=1e-12)
+        assert len(hist["centers"]) == len(hist["counts"]) == len(hist["edges"]) - 1 == 40
+    assert a["result"]["unhedged"]["histogram"]["edges"] == a["result"]["hedged"]["histogram"]["edges"]
     put = svc.run_portfolio_scenario(clocked, POS, req)
     assert put["hedge"]["strategy"] == "protective_put"
     assert put["result"]["es_hedged"]["value"] < put["result"]["es_unhedged"]["value"]

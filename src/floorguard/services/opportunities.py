@@ -1266,7 +1266,7 @@ def run_portfolio_scenario(
     floor = pol.floor_pct * pm.value if pol is not None else (1.0 - 0.10) * pm.value
     res = run_scenario(pm.holdings, pm.model, spec, index=pm.index_col, index_spot=pm.spot, legs=legs,
                        surface=surface, rate=rate, dividend_yield=div, floor=floor, level=req.level,
-                       n_paths=req.n_paths, seed=req.seed, monitor_path=req.monitor_path)
+                       n_paths=req.n_paths, seed=req.seed, monitor_path=req.monitor_path, keep_paths=True)
     story = scenario_narrative(
         scenario_name=spec.name, index_move=spec.index_move, vol_multiplier=spec.vol_multiplier,
         horizon_days=spec.horizon_days, structure=pol.strategy if pol is not None else None,
@@ -1280,7 +1280,7 @@ def run_portfolio_scenario(
         "scenario": spec.to_dict(),
         "portfolio": {"name": name, "id": pid, "value": pm.value, "left_out": pm.left_out},
         "hedge": hedge,
-        "result": res.to_dict(),
+        "result": _with_histograms(res.to_dict(), res.final_unhedged, res.final_hedged),
         "narrative": {"text": told.text, "choice": told.choice, "reason": told.reason, "label": ESTIMATE_LABEL},
         "warnings": warnings,
     }
@@ -1290,6 +1290,26 @@ def run_portfolio_scenario(
                     "es_unhedged": res.es_unhedged.value, "es_hedged": res.es_hedged.value,
                     "served": told.text, "reason": told.reason})
     return _plain(out)
+
+
+def _with_histograms(result: dict[str, Any], unhedged: np.ndarray, hedged: np.ndarray, bins: int = 40) -> dict[str, Any]:
+    """Add ``histogram`` ({edges, centers, counts, density}) of the final values to each side (common bins).
+
+    ``density`` is the share of paths in each bin (sums to 1), an estimate.
+    """
+    both = np.concatenate([unhedged, hedged])
+    lo, hi = float(np.quantile(both, 0.001)), float(np.quantile(both, 0.999))
+    if not hi > lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    out = dict(result)
+    for side, values in (("unhedged", unhedged), ("hedged", hedged)):
+        counts, _ = np.histogram(np.clip(values, lo, hi), bins=edges)
+        out[side] = {**result[side], "histogram": {
+            "edges": edges.tolist(), "centers": (0.5 * (edges[1:] + edges[:-1])).tolist(),
+            "counts": counts.tolist(), "density": (counts / values.size).tolist(),
+            "note": "share of simulated paths per bin; the outer 0.1% on each side are put in the end bins"}}
+    return out
 
 
 # =============================================================================== backtest
