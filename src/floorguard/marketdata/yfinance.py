@@ -155,7 +155,9 @@ class YFinanceSource:
         weekend plus a holiday).
         """
         cached = self.cache.load(symbol, source=self.name) if self.cache is not None else None
-        if cached is not None and not cached.dropna().empty:
+        if cached is not None and cached.dropna().empty:
+            cached = None  # an empty cache counts as none
+        if cached is not None:
             last = cached.index[-1]
             target_end = end if end is not None else pd.Timestamp(self._today())
             fresh_end = (target_end - last).days < self.refresh_after_days or (
@@ -168,11 +170,10 @@ class YFinanceSource:
         try:
             fetched = self._fetch(symbol, start, end)
         except DataError:
-            if cached is not None and not cached.dropna().empty:
+            if cached is not None:
                 return cached.rename(symbol), True
             raise
         if self.cache is not None:
-            sector = None
             try:
                 sector = self.instrument(symbol).sector
             except (DataError, SymbolNotFoundError):
