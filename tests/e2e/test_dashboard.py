@@ -89,6 +89,7 @@ def test_upload_reports_bad_rows_then_stores_a_good_file(
 ) -> None:
     page = page_as("alice")
     page.goto("/portfolio")
+    _ready(page, "summary")
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD_CSV)
     page.fill("#upload-name", "Typo portfolio")

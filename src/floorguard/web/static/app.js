@@ -371,6 +371,10 @@
     onPortfolioChange: onPortfolioChange, requirePortfolio: requirePortfolio, onReady: onReady
   };
 
+  // Every form here is driven by script: never let one fall through to a native
+  // submission (a click before the page's handlers are attached would reload it).
+  document.addEventListener("submit", function (ev) { ev.preventDefault(); }, true);
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", boot);
   else boot();
 })();

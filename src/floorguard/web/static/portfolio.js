@@ -5,12 +5,10 @@
 
   var pick = FG.pick;
 
-  var current = null;  // the loaded portfolio payload
-
   function loadPortfolio() {
     return FG.requirePortfolio().then(function (id) {
       return FG.api("/ui/api/portfolios/" + encodeURIComponent(id) + "/valuation");
-    }).then(function (p) { current = p; return p; });
+    });
   }
 
   function positionsOf(p) { return pick(p, ["positions"], []); }
@@ -83,18 +81,20 @@
     ], pos, { id: "quality-table" }));
   }
 
+  var shared = null;  // one request feeds the four panels of a load
+  function get() {
+    if (!shared) {
+      shared = loadPortfolio();
+      shared.catch(function () { shared = null; });  // a Retry refetches
+    }
+    return shared;
+  }
   function loadAll() {
-    var shared = null;
-    function get() { if (!shared) shared = loadPortfolio(); return shared; }
+    shared = null;
     FG.panel("summary", function (b) { return get().then(function (p) { renderSummary(b, p); }); });
     FG.panel("positions", function (b) { return get().then(function (p) { renderPositions(b, p); }); });
     FG.panel("weights", function (b) { return get().then(function (p) { renderWeights(b, p); }); });
     FG.panel("quality", function (b) { return get().then(function (p) { renderQuality(b, p); }); });
-    // Retries reload from the server rather than reusing a failed promise.
-    ["summary", "positions", "weights", "quality"].forEach(function (name) {
-      var card = document.querySelector('[data-panel="' + name + '"]');
-      card.addEventListener("click", function (ev) { if (ev.target.classList.contains("retry")) shared = null; }, true);
-    });
   }
 
   function setupUpload() {
@@ -122,8 +122,10 @@
     });
   }
 
+  // The form works as soon as it is on screen (this script runs after it is parsed),
+  // so a quick click never falls through to a native form submission.
+  setupUpload();
   FG.onReady(function () {
-    setupUpload();
     loadAll();
     FG.onPortfolioChange(loadAll);
   });
