@@ -37,6 +37,7 @@ import hashlib
 import json
 import logging
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -806,13 +807,16 @@ def opportunities(
                "models": [(m["name"], m["version"]) for m in c.models],
                "chain_mtime": Path(req.chain_path).stat().st_mtime_ns if req.chain_path else None}
     rec_id = _recommendation_id(payload)
-    cache = ctx.resources.setdefault("opportunity_cache", {})
-    hit = cache.get(rec_id)
+    cache: dict[str, Any] = ctx.resources.setdefault("opportunity_cache", {})
+    lock = ctx.resources.setdefault("opportunity_cache_lock", threading.Lock())
+    with lock:
+        hit = cache.get(rec_id)
     if hit is None:
         out_windows, primary, cands, cand_warn = _windows_and_candidates(ctx, req, pm, c, prog)
-        cache[rec_id] = (out_windows, primary, cands, cand_warn)
-        while len(cache) > CACHE_SIZE:
-            cache.pop(next(iter(cache)))
+        with lock:
+            cache[rec_id] = (out_windows, primary, cands, cand_warn)
+            while len(cache) > CACHE_SIZE:
+                cache.pop(next(iter(cache)))
     else:
         out_windows, primary, cands, cand_warn = hit
         warnings.append("windows and hedges reused from an identical request (same data, models, seed)")
