@@ -279,7 +279,8 @@ class BundledSource:
         files = {"SPX": "sp500.csv.gz", "IXIC": "nasdaq.csv.gz"}
         if sym not in files:
             raise unknown_symbol(sym, f"{self.name} OHLCV", list(files))
-        frame = self._read(files[sym]).rename(
+        # rename makes a new frame; with copy-on-write, changing it never touches the cache
+        return self._read(files[sym]).rename(
             columns={
                 "Open": "open",
                 "High": "high",
@@ -289,7 +290,6 @@ class BundledSource:
                 "Volume": "volume",
             }
         )
-        return frame.copy()
 
     def fama_french(self) -> pd.DataFrame:
         """Monthly Fama-French three factors and the risk-free rate (arch's copy).
