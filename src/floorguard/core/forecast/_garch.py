@@ -41,7 +41,7 @@ def _returns_1d(
 ) -> tuple[FloatArray, Any]:
     index = getattr(returns, "index", None)
     arr = np.asarray(returns, dtype=np.float64).reshape(-1)
-    if arr.ndim != 1 or arr.size < min_obs:
+    if arr.size < min_obs:
         raise ValidationError.for_field(
             name, f"needs at least {min_obs} daily returns, got {arr.size}"
         )
