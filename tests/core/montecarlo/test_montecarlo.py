@@ -364,15 +364,24 @@ def test_grid_repricing_path_mode_matches_exact():
     )
 
 
-@pytest.mark.parametrize("innovations", ["normal", "bootstrap", "garch"])
-def test_end_to_end_on_bundled_data(innovations):
-    """Five bundled stocks + the S&P 500, a 95/110 collar, the severe preset."""
-    from floorguard.core.forecast import garch_filter
+@pytest.fixture(scope="module")
+def bundled_closes():
+    """Closes of AAPL, JPM, KO, XOM, MSFT and the S&P 500, 2016-2022 (read once per module)."""
     from floorguard.marketdata import BundledSource
 
     src = BundledSource()
     syms = ["AAPL", "JPM", "KO", "XOM", "MSFT", "SPX"]
     px = np.column_stack([src.closes(s).loc["2016-01-01":"2022-12-28"].to_numpy() for s in syms])
+    px.flags.writeable = False
+    return px
+
+
+@pytest.mark.parametrize("innovations", ["normal", "bootstrap", "garch"])
+def test_end_to_end_on_bundled_data(innovations, bundled_closes):
+    """Five bundled stocks + the S&P 500, a 95/110 collar, the severe preset."""
+    from floorguard.core.forecast import garch_filter
+
+    px = bundled_closes
     rets = np.diff(np.log(px), axis=0)
     cov = estimate_covariance(rets, "ledoit_wolf")
     extra = {}
