@@ -112,14 +112,14 @@ def test_scenario_seed_draft_file_and_errors(env: Path, tmp_path: Path, capsys: 
 
 def test_opportunities_json_and_table(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run("opportunities", str(env), "--structures", "protective_put,collar", "--paths", "2000",
-                         "--json")
+                         "--as-of", "2021-07-04", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["as_of"] == "2022-12-28" and data["recommendations"]["table"]
+    assert data["as_of"] == "2021-07-02" and data["recommendations"]["table"]  # the last close on or before
     assert {r["Structure"] for r in data["recommendations"]["table"]} == {"protective_put", "collar"}
     assert data["narrative"]["text"].startswith("Uncertainty expected (")
     code, out, _ = run("opportunities", str(env), "--structures", "tail_hedge", "--paths", "2000")
-    assert code == 0 and "Score" in out and "tail" in out and "Unhedged baseline" in out and "…" not in out
+    assert code == 0 and "2022-12-28" in out and "Score" in out and "tail" in out and "Unhedged baseline" in out and "…" not in out
     code, _, err = run_main(capsys, "opportunities", str(env), "--structures", "straddle")
     assert code == 2 and "structures" in err
 

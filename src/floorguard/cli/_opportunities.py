@@ -152,6 +152,8 @@ def register(app: typer.Typer) -> None:
         chain: Annotated[Path | None, typer.Option("--chain", help="CBOE delayed-quotes CSV (else synthetic).")] = None,
         events: Annotated[Path | None, typer.Option("--events", help="Events file: CSV or iCalendar (.ics).")] = None,
         headlines: Annotated[Path | None, typer.Option("--headlines", help="Headlines CSV (date,headline).")] = None,
+        as_of: Annotated[str | None, typer.Option(
+            "--as-of", help="Use data up to this date YYYY-MM-DD (default: the latest close).")] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """Upcoming uncertainty windows and ranked hedges (estimates)."""
@@ -167,6 +169,7 @@ def register(app: typer.Typer) -> None:
             structures=tuple(s.strip() for s in structures.split(",") if s.strip()) if structures else STRUCTURES,
             events_csv=None if is_ics else ev_text, events_ics=ev_text if is_ics else None,
             headlines_csv=headlines.read_text(encoding="utf-8") if headlines is not None else None,
+            as_of=_date(as_of, "as_of"),
         )
         ctx = make_context()
         try:

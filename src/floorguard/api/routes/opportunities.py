@@ -150,11 +150,12 @@ def get_opportunities(
     structures: Annotated[str | None, Query(description="Comma-separated subset of " + ", ".join(STRUCTURES))] = None,
     n_paths: Annotated[int, Query(ge=1_000, le=200_000)] = 20_000,
     seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 7,
+    as_of: Annotated[dt.date | None, Query(description="Use data up to this date (default: the latest close)")] = None,
 ) -> dict[str, Any]:
     portfolio = svc.portfolio_for_user(ctx, user.id, portfolio_id)
     picked = tuple(s.strip() for s in structures.split(",") if s.strip()) if structures else STRUCTURES
     req = svc.OpportunityRequest(horizon_days=horizon_days, target_drawdown=target_drawdown, structures=picked,
-                                 n_paths=n_paths, seed=seed)
+                                 n_paths=n_paths, seed=seed, as_of=as_of)
     return svc.opportunities(ctx, portfolio, req, user_id=user.id, strategy_level=user.strategy_level)
 
 
