@@ -45,9 +45,11 @@ def _assert_ready(page: Any, panel: str, timeout: float = 60_000) -> Any:
 
 
 def _number(text: str) -> float:
-    m = re.search(r"[−-]?\d[\d,]*(?:\.\d+)?", text)
+    """First number in ``text``; a minus may stand before a currency sign (−$1,234)."""
+    m = re.search(r"([−-])?\$?(\d[\d,]*(?:\.\d+)?)", text)
     assert m, f"no number in {text!r}"
-    return float(m.group(0).replace(",", "").replace("−", "-"))
+    value = float(m.group(2).replace(",", ""))
+    return -value if m.group(1) else value
 
 
 @pytest.fixture(scope="module")
@@ -318,12 +320,6 @@ def test_another_users_policy_is_not_reachable(
     shot(page, "07-policy-of-another-user")
 
 
-@pytest.mark.xfail(
-    reason="RiskMetricsService._active_hedge looks the option underlying (XSP for this "
-    "portfolio's size) up in the market data, which knows SPX only: the risk report fails "
-    "with 'unknown symbol XSP' once an XSP policy is live",
-    strict=False,
-)
 def test_risk_stress_is_hedged_once_a_policy_is_bound(
     page_as: Any, alice_portfolio: dict[str, Any], bound_policy: dict[str, Any], shot: Any
 ) -> None:

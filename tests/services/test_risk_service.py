@@ -281,3 +281,24 @@ def test_latency_is_logged(svc: RiskMetricsService, pf_file: Path, caplog: pytes
     msgs = [r.getMessage() for r in caplog.records if r.name == "floorguard.services.risk"]
     assert any("risk report six" in m and m.endswith(" ms") for m in msgs), msgs
     assert rep["metadata"]["latency_ms"] > 0
+
+
+def test_option_underlying_level_from_the_contract_spec(svc: RiskMetricsService) -> None:
+    """XSP and SPY are not in the bundled data: their level is SPX x index_ratio.
+
+    XSP is exactly SPX / 10 (Cboe XSP contract specification); SPY is about
+    SPX / 10 and is flagged as an estimate. A symbol that is neither known to
+    market data nor a contract is still an error.
+    """
+    from floorguard.exceptions import SymbolNotFoundError
+
+    spx = svc.ctx.market_data().last_price("SPX").price
+    xsp = svc._underlying_level("XSP")
+    assert xsp["level"] == pytest.approx(spx / 10.0, rel=1e-15)
+    assert xsp["estimate"] is False and "SPX" in xsp["source"]
+    spy = svc._underlying_level("SPY")
+    assert spy["level"] == pytest.approx(spx / 10.0, rel=1e-15)
+    assert spy["estimate"] is True
+    assert svc._underlying_level("SPX")["level"] == spx
+    with pytest.raises(SymbolNotFoundError):
+        svc._underlying_level("NOPE")

@@ -57,6 +57,7 @@ from floorguard.exceptions import (
     ConfigurationError,
     DataError,
     FloorguardError,
+    NotFoundError,
     SymbolNotFoundError,
     ValidationError,
 )
@@ -673,13 +674,15 @@ class RiskMetricsService:
         if not policies:
             return None, None
         parts = []
+        levels: dict[str, dict[str, Any]] = {}
         for pol in policies:
             by_symbol: dict[str, list[dict[str, Any]]] = {}
             for leg in pol["legs"]:
                 by_symbol.setdefault(str(leg.get("symbol") or pol["index_symbol"]), []).append(leg)
             for sym, legs in by_symbol.items():
-                level = self.ctx.market_data().last_price(sym).price
-                parts.append(option_legs_payoff(legs, level))
+                if sym not in levels:
+                    levels[sym] = self._underlying_level(sym)
+                parts.append(option_legs_payoff(legs, levels[sym]["level"]))
 
         def payoff(m: float) -> float:
             return float(sum(f(m) for f in parts))
@@ -689,8 +692,38 @@ class RiskMetricsService:
             "policies": [{k: v for k, v in p.items() if k != "legs"} | {"legs": len(p["legs"])} for p in policies],
             "definition": "change of intrinsic value of the policy legs from today's index level to the "
                           "scenario's (time value ignored: an estimate); the index moves with the market return",
+            "underlying_levels": levels,
         }
         return payoff, info
+
+    def _underlying_level(self, symbol: str) -> dict[str, Any]:
+        """Today's level of an option underlying, with where it came from.
+
+        Market data may not carry the option underlying itself (XSP, or SPY in
+        the bundled data); its level is then the contract specification's
+        index level times ``index_ratio`` (exact for XSP = SPX / 10, an
+        estimate for SPY).
+        """
+        from floorguard.domain.contracts import get_contract_spec
+
+        md = self.ctx.market_data()
+        try:
+            point = md.last_price(symbol)
+            return {"level": float(point.price), "source": point.source, "as_of": _date(point.as_of)}
+        except (SymbolNotFoundError, DataError) as first:
+            try:
+                spec = get_contract_spec(symbol)
+            except NotFoundError:
+                raise first from None
+            if spec.underlying_index.upper() == symbol.upper():
+                raise
+            point = md.last_price(spec.underlying_index)
+            return {
+                "level": float(point.price) * float(spec.index_ratio),
+                "source": f"{point.source}: {spec.underlying_index} x {spec.index_ratio:g}",
+                "as_of": _date(point.as_of),
+                "estimate": not bool(spec.index_ratio_exact),
+            }
 
     # -------------------------------------------------------------- snapshots & persistence
     def _snapshot_context(self, pf: Portfolio) -> dict[str, Any]:
