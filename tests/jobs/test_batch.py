@@ -93,5 +93,6 @@ def test_scheduler_registers_the_jobs(svc_ctx: Any) -> None:
 
     scheduler = start_scheduler(svc_ctx, start=False)
     jobs = {j.id: j for j in scheduler.get_jobs()}
-    assert set(jobs) == {"monitor", "settle", "risk_batch", "reconcile_binds"}
+    assert set(jobs) == {"monitor", "settle", "risk_batch", "reconcile_binds", "forecast_models"}
+    assert jobs["forecast_models"].trigger.interval.total_seconds() == 7 * 86400
     assert jobs["monitor"].trigger.interval.total_seconds() == svc_ctx.settings.monitor_interval_seconds

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from floorguard.jobs import batch
+from floorguard.services import opportunities
 from floorguard.services.context import AppContext
 
 __all__ = ["JOBS", "start_scheduler"]
@@ -27,6 +28,9 @@ JOBS: dict[str, tuple[Callable[[AppContext], Any], Callable[[Any], int]]] = {
     "settle": (lambda ctx: batch.settle_matured(ctx), lambda s: 3600),
     "risk_batch": (lambda ctx: batch.risk_report_every_portfolio(ctx), lambda s: 86400),
     "reconcile_binds": (lambda ctx: batch.reconcile_binds(ctx), lambda s: 300),
+    # Forecasting models are artefacts: refit weekly, stored with their data window
+    # and fit metrics; scoring uses the latest stored version (seed 000 §20.6).
+    "forecast_models": (lambda ctx: opportunities.fit_forecast_models(ctx), lambda s: 7 * 86400),
 }
 
 
