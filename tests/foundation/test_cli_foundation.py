@@ -168,6 +168,27 @@ def test_demo_load(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and "annualised volatility" in out and "not live prices" in " ".join(out.split())
 
 
+def test_demo_load_issues_a_working_login_token(env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``make run`` prints a dashboard token; it authenticates as the demo investor."""
+    from fastapi.testclient import TestClient
+
+    from floorguard.api.app import create_app
+    from floorguard.config import Settings
+
+    code, out, err = run(["demo", "load", "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["dashboard"].startswith("http://")
+    with TestClient(create_app(Settings(scheduler_enabled=False))) as client:
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {data['login_token']}"})
+        assert me.status_code == 200, me.text
+        assert me.json()["name"] == "demo"
+        bad = client.get("/api/me", headers={"Authorization": "Bearer fg_not-a-token"})
+        assert bad.status_code == 401
+    code, out, _ = run(["demo", "load", "--json", "--no-token"], capsys)
+    assert code == 0 and "login_token" not in json.loads(out)
+
+
 def test_serve_builds_the_app(env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import uvicorn
 

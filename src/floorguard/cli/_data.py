@@ -338,12 +338,19 @@ def register(app: typer.Typer) -> None:
         emit(items, as_json, render)
 
     @demo.command("load")
-    def demo_load(as_json: JsonOpt = False) -> None:
+    def demo_load(
+        as_json: JsonOpt = False,
+        token: Annotated[
+            bool, typer.Option("--token/--no-token", help="Issue a dashboard login token for the demo investor.")
+        ] = True,
+    ) -> None:
         """Create the demo investor and portfolio (idempotent) and print a risk summary."""
-        from floorguard.services.demo import load_demo
+        from floorguard.services.demo import issue_demo_token, load_demo
 
         with _context() as ctx:
             result = load_demo(ctx)
+            login = issue_demo_token(ctx) if token else None
+            address = f"http://{ctx.settings.host}:{ctx.settings.port}/"
 
         def render(d: dict[str, Any]) -> None:
             _render_valuation(d["valuation"])
@@ -361,8 +368,16 @@ def register(app: typer.Typer) -> None:
                 console.print(f"  {r['label']}")
             for note in d["notes"]:
                 console.print(f"note: {note}")
+            if d.get("login_token"):
+                console.print(
+                    f"dashboard: {d['dashboard']} (log in as {d['user']} with this token, shown once):"
+                )
+                console.print(f"  {d['login_token']}", highlight=False, soft_wrap=True)
 
-        emit(result.to_dict(), as_json, render)
+        payload = result.to_dict()
+        if login:
+            payload |= {"login_token": login, "dashboard": address}
+        emit(payload, as_json, render)
 
     @app.command("serve")
     def serve(

@@ -127,3 +127,16 @@ def load_demo(ctx: AppContext, *, with_risk: bool = True) -> DemoResult:
     as_of = sorted({p.price_as_of.isoformat() for p in valuation.positions if p.price_as_of})
     notes = [f"prices are last closes as of {', '.join(as_of)} from {DATA_LABEL}"]
     return DemoResult(DEMO_USER, stored, valuation, risk, notes=notes)
+
+
+def issue_demo_token(ctx: AppContext) -> str:
+    """A new API token for the demo investor, to log in to the dashboard.
+
+    Each call issues a fresh token (only its hash is stored); earlier demo
+    tokens stay valid until revoked with ``floorguard user`` commands.
+    """
+    from floorguard.services.users import issue_token
+
+    with ctx.session() as session:
+        user = repo.ensure_user(session, name=DEMO_USER, role="investor", approved_strategy_level=1)
+        return issue_token(session, user.id, str(ctx.settings.secret_key), label="demo login")
