@@ -926,13 +926,39 @@ class SpreadModel:
     def quote(self, spec: ContractSpec, price: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Bid and ask arrays for model prices ``price``."""
         price = np.asarray(price, dtype=float)
-        ticks = np.array([tick_size(spec, float(p)) for p in price.ravel()]).reshape(price.shape)
+        ticks = _tick_sizes(spec, price)
         spread = np.maximum(self.min_ticks * ticks, self.rel * price) + self.abs_spread
-        bid = np.asarray(round_to_tick(spec, np.maximum(price - spread / 2, 0.0), "down"), dtype=float)
-        ask = np.asarray(round_to_tick(spec, price + spread / 2, "up"), dtype=float)
+        bid = _round_to_ticks(spec, np.maximum(price - spread / 2, 0.0), "down")
+        ask = _round_to_ticks(spec, price + spread / 2, "up")
         # Nobody offers an option for nothing: the ask is at least one tick.
-        ask = np.maximum(ask, np.array([tick_size(spec, 0.0)] * ask.size).reshape(ask.shape))
+        ask = np.maximum(ask, np.full(ask.shape, tick_size(spec, 0.0)))
         return bid, ask
+
+
+def _tick_sizes(spec: ContractSpec, price: FloatArray) -> FloatArray:
+    """:func:`tick_size` of every element of ``price`` (vectorised over the spec's bands)."""
+    price = np.asarray(price, dtype=float)
+    out = np.full(price.shape, spec.tick_sizes[-1].tick, dtype=float)
+    todo = np.ones(price.shape, dtype=bool)
+    for band in spec.tick_sizes:
+        hit = todo if band.below is None else todo & (price < band.below)
+        out[hit] = band.tick
+        todo = todo & ~hit
+    return out
+
+
+def _round_to_ticks(spec: ContractSpec, price: FloatArray, direction: str) -> FloatArray:
+    """:func:`round_to_tick` for an array (same checks and arithmetic, ticks vectorised)."""
+    arr = np.asarray(price, dtype=float)
+    if arr.size == 0 or np.ndim(arr) == 0:
+        return np.asarray(round_to_tick(spec, arr, direction), dtype=float)  # type: ignore[arg-type]
+    if not np.all(np.isfinite(arr)):
+        raise ValidationError.for_field("price", "must be finite")
+    if np.any(arr < 0):
+        raise ValidationError.for_field("price", "must not be negative")
+    ticks = _tick_sizes(spec, arr)
+    fn = {"nearest": np.round, "up": np.ceil, "down": np.floor}[direction]
+    return np.asarray(np.round(fn(np.round(arr / ticks, 9)) * ticks, 10), dtype=float)
 
 
 def synthetic_chain(
@@ -1000,7 +1026,10 @@ def synthetic_chain(
     table = table[table["settles_at"] > ts]
     if table.empty:
         raise DataError(f"{spec.symbol} lists no expiries within {horizon_days} days of {local.date()}")
-    frames = []
+    # Price expiry by expiry, then quote and tabulate all rows at once (one
+    # spread/tick pass and one DataFrame, not one per expiry).
+    cols: dict[str, list[Any]] = {c: [] for c in ("expiry", "strike", "kind", "price", "iv", "delta", "gamma",
+                                                   "symbol", "root")}
     for _, row in table.iterrows():
         t = (row["settles_at"] - ts).total_seconds() / _SECONDS_PER_YEAR
         fwd = s0 * math.exp((float(rate) - float(dividend)) * t)
@@ -1012,29 +1041,36 @@ def synthetic_chain(
             price = pricing.american_price(kinds, s0, k, t, rate, vol, dividend)
         else:
             price = pricing.bsm_price(kinds, s0, k, t, rate, vol, dividend)
-        price = np.asarray(price, dtype=float)
         greeks = pricing.bsm_greeks(kinds, s0, k, t, rate, vol, dividend)
-        bid, ask = model.quote(spec, price)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "expiry": pd.Timestamp(row["expiry"]),
-                    "strike": k,
-                    "kind": kinds,
-                    "bid": bid,
-                    "ask": ask,
-                    "last": np.nan,
-                    "volume": np.nan,
-                    "open_interest": np.nan,
-                    "iv": vol,
-                    "delta": np.asarray(greeks["delta"], dtype=float),
-                    "gamma": np.asarray(greeks["gamma"], dtype=float),
-                    "symbol": [occ_symbol(row["root"], row["expiry"], kd, kk) for kd, kk in zip(kinds, k, strict=True)],
-                    "root": row["root"],
-                }
-            )
-        )
-    quotes = pd.concat(frames, ignore_index=True)
+        n = k.size
+        cols["expiry"].append(np.full(n, pd.Timestamp(row["expiry"]).to_datetime64()))
+        cols["strike"].append(k)
+        cols["kind"].append(kinds)
+        cols["price"].append(np.asarray(price, dtype=float).reshape(n))
+        cols["iv"].append(vol.reshape(n))
+        cols["delta"].append(np.asarray(greeks["delta"], dtype=float).reshape(n))
+        cols["gamma"].append(np.asarray(greeks["gamma"], dtype=float).reshape(n))
+        cols["symbol"].extend(_occ_symbols(row["root"], row["expiry"], kinds, k))
+        cols["root"].extend([row["root"]] * n)
+    bid, ask = model.quote(spec, np.concatenate(cols["price"]))
+    nan = np.full(bid.shape, np.nan)
+    quotes = pd.DataFrame(
+        {
+            "expiry": np.concatenate(cols["expiry"]),
+            "strike": np.concatenate(cols["strike"]),
+            "kind": np.concatenate(cols["kind"]).tolist(),
+            "bid": bid,
+            "ask": ask,
+            "last": nan,
+            "volume": nan.copy(),
+            "open_interest": nan.copy(),
+            "iv": np.concatenate(cols["iv"]),
+            "delta": np.concatenate(cols["delta"]),
+            "gamma": np.concatenate(cols["gamma"]),
+            "symbol": cols["symbol"],
+            "root": cols["root"],
+        }
+    )
     return OptionChain(
         underlying=spec.underlying,
         spot=s0,
@@ -1065,6 +1101,17 @@ def occ_symbol(root: str, expiry: Any, kind: str, strike: float) -> str:
         raise ValidationError.for_field("strike", f"cannot be encoded in an OCC symbol: {strike}")
     return f"{root}{d:%y%m%d}{'C' if kind == 'call' else 'P'}{k:08d}"
 
+
+def _occ_symbols(root: str, expiry: Any, kinds: Any, strikes: FloatArray) -> list[str]:
+    """:func:`occ_symbol` for many strikes of one root and expiry (the date is parsed once)."""
+    d = as_timestamp(expiry, "expiry")
+    ks = np.rint(np.asarray(strikes, dtype=float) * 1000)
+    bad = ~((ks > 0) & (ks < 10**8))
+    if bad.any():
+        raise ValidationError.for_field(
+            "strike", f"cannot be encoded in an OCC symbol: {float(np.asarray(strikes)[bad][0])}")
+    head = f"{root}{d:%y%m%d}"
+    return [f"{head}{'C' if kd == 'call' else 'P'}{int(kk):08d}" for kd, kk in zip(kinds, ks.tolist(), strict=True)]
 
 
 _OCC = re.compile(r"^\s*([A-Z0-9.]{1,6}?)\s*(\d{6})([CP])(\d{8})\s*$")

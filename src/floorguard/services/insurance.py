@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import json
@@ -236,11 +237,25 @@ def _price_positions(ctx: AppContext, positions: Sequence[Position]) -> tuple[di
     return primary, fallback
 
 
+#: history-derived betas are shared by every quote on the same inputs for this long (seconds)
+BETA_CACHE_SECONDS = 300.0
+BETA_CACHE_SIZE = 64
+
+
 def _regression_betas(
-    ctx: AppContext, positions: Sequence[Any], index: str, user_betas: dict[str, float | None]
+    ctx: AppContext, positions: Sequence[Any], index: str, user_betas: dict[str, float | None],
+    as_of: dt.datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Hybrid beta per hedged position against ``index`` on market-data history."""
+    """Hybrid beta per hedged position against ``index`` on market-data history.
+
+    The regressions on history are the same for every quote of the same
+    symbols: they are cached in the context (:mod:`floorguard.services._cache`)
+    under the symbols with history, the index, the configured market-data
+    sources and the UTC as-of date, for ``BETA_CACHE_SECONDS``.
+    """
     from floorguard.core.risk import hybrid_beta
+
+    from floorguard.services._cache import context_cache
 
     market = ctx.market_data()
     with_history: list[str] = []
@@ -252,7 +267,30 @@ def _regression_betas(
         except (SymbolNotFoundError, DataError):
             continue
         with_history.append(p.symbol)
-    info: dict[str, Any] = {"index": index, "lookback_days": BETA_LOOKBACK_DAYS, "symbols": with_history}
+    day = (as_of or _utc_now()).astimezone(dt.timezone.utc).date().isoformat()
+    key = ("regression_betas", index, tuple(with_history), tuple(ctx.settings.market_data_sources), day)
+    cache = context_cache(ctx, "insurance.betas", ttl=BETA_CACHE_SECONDS, size=BETA_CACHE_SIZE)
+    history, info = cache.get_or_compute(key, lambda: _history_betas(ctx, with_history, index))
+    info = copy.deepcopy(info)
+    out: dict[str, Any] = {}
+    empty = np.zeros(0)
+    for p in positions:
+        ub = user_betas.get(p.symbol)
+        if ub is not None:
+            out[p.symbol] = hybrid_beta(empty, None, provided_beta=ub)
+        elif p.symbol in history:
+            out[p.symbol] = history[p.symbol]
+        else:
+            out[p.symbol] = hybrid_beta(empty, None, default_beta=1.0)
+    return out, info
+
+
+def _history_betas(ctx: AppContext, with_history: list[str], index: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The regression betas of ``with_history`` on ``index`` (uncached; see :func:`_regression_betas`)."""
+    from floorguard.core.risk import hybrid_beta
+
+    market = ctx.market_data()
+    info: dict[str, Any] = {"index": index, "lookback_days": BETA_LOOKBACK_DAYS, "symbols": list(with_history)}
     returns: pd.DataFrame | None = None
     if with_history:
         try:
@@ -267,17 +305,11 @@ def _regression_betas(
     factors = _factor_returns(ctx, returns, index) if returns is not None else None
     info["factors"] = None if factors is None else [c for c in factors.columns]
     out: dict[str, Any] = {}
-    empty = np.zeros(0)
-    for p in positions:
-        ub = user_betas.get(p.symbol)
-        if ub is not None:
-            out[p.symbol] = hybrid_beta(empty, None, provided_beta=ub)
-        elif returns is not None and p.symbol in with_history:
-            pair = returns[[p.symbol, index]].dropna()
-            out[p.symbol] = hybrid_beta(pair[p.symbol], pair[index] if len(pair) >= 3 else None,
-                                        factors if factors is not None and len(pair) >= 3 else None)
-        else:
-            out[p.symbol] = hybrid_beta(empty, None, default_beta=1.0)
+    if returns is not None:
+        for sym in with_history:
+            pair = returns[[sym, index]].dropna()
+            out[sym] = hybrid_beta(pair[sym], pair[index] if len(pair) >= 3 else None,
+                                   factors if factors is not None and len(pair) >= 3 else None)
     return out, info
 
 
@@ -449,7 +481,7 @@ def quote_policy(
                                      "note": "portfolio beta given by the user"}
     else:
         user_betas = {p.symbol: p.user_beta for p in valuation.hedged_positions}
-        estimates, hist = _regression_betas(ctx, valuation.hedged_positions, index, user_betas)
+        estimates, hist = _regression_betas(ctx, valuation.hedged_positions, index, user_betas, request.as_of)
         hb = hedge_portfolio_beta(valuation, estimates)
         beta = hb.beta
         beta_meta = {**hb.to_dict(), "history": hist}
