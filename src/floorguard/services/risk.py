@@ -407,6 +407,13 @@ class RiskMetricsService:
                 if etf in col:
                     f_arr[fname] = A[:, col[etf]] - m_arr  # long-short: ETF minus market
         missing = {s: int(np.isnan(A[:, col[s]]).sum()) for s in public}
+        # one call for every public position: the factor set is the same for all of them, so
+        # its VIF, condition number and normal matrix are computed once per set of complete rows
+        public_betas = R.hybrid_betas(
+            {s: A[:, col[s]] for s in public}, m_arr, f_arr, cap=self.beta_cap, default_beta=self.default_beta,
+            remedy=self.remedy,  # type: ignore[arg-type]
+            min_observations=self.min_observations,
+        )
         pos_betas: dict[str, R.HybridBetaResult] = {}
         for s in values:
             if s in cash:
@@ -414,11 +421,7 @@ class RiskMetricsService:
             elif s in provided:
                 pos_betas[s] = R.hybrid_beta(None, None, provided_beta=provided[s])
             elif s in public:
-                pos_betas[s] = R.hybrid_beta(
-                    A[:, col[s]], m_arr, f_arr, cap=self.beta_cap, default_beta=self.default_beta,
-                    remedy=self.remedy,  # type: ignore[arg-type]
-                    min_observations=self.min_observations,
-                )
+                pos_betas[s] = public_betas[s]
             else:
                 pos_betas[s] = R.HybridBetaResult(
                     self.default_beta, "default", 0, float("nan"), "failed",

@@ -18,7 +18,7 @@ beta to ``[-cap, cap]`` and records a warning when it binds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ __all__ = [
     "condition_number",
     "factor_regression",
     "hybrid_beta",
+    "hybrid_betas",
     "market_beta",
     "portfolio_beta",
     "variance_inflation_factors",
@@ -468,8 +469,7 @@ def factor_regression(
         A ``failed`` result (NaN loadings) rather than an exception when the
         design cannot be fitted (too few rows, a constant or duplicated factor).
     """
-    if method not in ("ols", "ridge", "orthogonal"):
-        raise ValidationError.for_field("method", f"must be ols, ridge or orthogonal, got {method!r}")
+    _check_method(method)
     c = _check_cap(cap)
     F, names = _factor_frame(factor_returns)
     if len(set(names)) != len(names):
@@ -479,9 +479,97 @@ def factor_regression(
     if method == "orthogonal" and market_factor is None:
         raise ValidationError.for_field("method", "orthogonalisation needs the market factor")
     al = align_returns(asset_returns, F, x_field="factor_returns")
-    y, X = al.y, al.X
+    return _fit_factors(
+        al.y, _FactorDesign(al.X), names, _alignment_warnings(al), market_factor=market_factor, cap=c,
+        method=method, ridge_alpha=ridge_alpha, min_observations=min_observations,
+        vif_threshold=vif_threshold, condition_threshold=condition_threshold,
+    )
+
+
+def _check_method(method: str) -> None:
+    if method not in ("ols", "ridge", "orthogonal"):
+        raise ValidationError.for_field("method", f"must be ols, ridge or orthogonal, got {method!r}")
+
+
+class _FactorDesign:
+    """Aligned factor rows ``X`` (n, k) and everything that depends on them alone.
+
+    Every asset regressed on the same rows shares one design: the VIF, the
+    condition number, the orthogonalised factors, the OLS design matrix and
+    its normal-matrix inverse, and the ridge system are the same for all of
+    them. Each is computed once, on first use, by the very code the one-asset
+    path runs on the very same array, so sharing a design changes no result.
+    """
+
+    __slots__ = ("X", "_memo")
+
+    def __init__(self, X: FloatArray) -> None:
+        self.X = X
+        self._memo: dict[Any, Any] = {}
+
+    def _get(self, key: Any, make: Any) -> Any:
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
+
+    def raw_vif(self) -> FloatArray:
+        return self._get("raw_vif", lambda: variance_inflation_factors(self.X))
+
+    def condition(self) -> float:
+        return self._get("condition", lambda: condition_number(self.X))
+
+    def regressors(self, method: str, first: int) -> FloatArray:
+        """The factors as regressed: orthogonalised against column ``first`` for ``orthogonal``."""
+        if method != "orthogonal":
+            return self.X
+        return self._get(("orthogonal", first), lambda: _orthogonalise(self.X, first))
+
+    def vif(self, method: str, first: int) -> FloatArray:
+        if method != "orthogonal":
+            return self.raw_vif()
+        return self._get(("vif", first), lambda: variance_inflation_factors(self.regressors(method, first)))
+
+    def ols(self, method: str, first: int) -> tuple[FloatArray, FloatArray]:
+        """``A = [1, Xf]`` and ``(A'A)^-1``."""
+
+        def make() -> tuple[FloatArray, FloatArray]:
+            A = np.column_stack([np.ones(self.X.shape[0]), self.regressors(method, first)])
+            return A, np.linalg.inv(A.T @ A)
+
+        return self._get(("ols", method, first), make)
+
+    def ridge(self, lam: float) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Means, standard deviations, z-scores and ``Z'Z + lam I`` of the factors."""
+
+        def make() -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+            Xf = self.X
+            mu = Xf.mean(axis=0)
+            sd = Xf.std(axis=0)
+            Z = (Xf - mu) / sd
+            return mu, sd, Z, Z.T @ Z + lam * np.eye(Xf.shape[1])
+
+        return self._get(("ridge", lam), make)
+
+
+def _fit_factors(
+    y: FloatArray,
+    design: _FactorDesign,
+    names: list[str],
+    warnings: list[str],
+    *,
+    market_factor: str | None,
+    cap: float | None,
+    method: RegressionMethod,
+    ridge_alpha: float,
+    min_observations: int,
+    vif_threshold: float,
+    condition_threshold: float,
+) -> FactorRegressionResult:
+    """The regression of :func:`factor_regression` on aligned rows (``y`` (n,), ``design.X`` (n, k))."""
+    X = design.X
     n, k = X.shape
-    warnings = _alignment_warnings(al)
     nan_map = {nm: float("nan") for nm in names}
 
     def failed(reason: str, vif: dict[str, float] | None = None, cond: float = float("nan")) -> FactorRegressionResult:
@@ -492,41 +580,36 @@ def factor_regression(
 
     if n < k + 3:
         return failed(f"too few observations: {n} for {k} factors (need at least {k + 3})")
-    raw_vif_arr = variance_inflation_factors(X)
+    raw_vif_arr = design.raw_vif()
     raw_vif = {nm: float(v) for nm, v in zip(names, raw_vif_arr, strict=True)}
-    cond = condition_number(X)
+    cond = design.condition()
     if not np.isfinite(raw_vif_arr).all():
         return failed("singular design: a factor is constant or an exact combination of others", raw_vif, cond)
 
-    Xf = X
-    if method == "orthogonal":
-        Xf = _orthogonalise(X, names.index(market_factor))  # type: ignore[arg-type]
-    vif_arr = variance_inflation_factors(Xf) if method == "orthogonal" else raw_vif_arr
-    A = np.column_stack([np.ones(n), Xf])
+    first = names.index(market_factor) if method == "orthogonal" else -1  # type: ignore[arg-type]
+    Xf = design.regressors(method, first)
+    vif_arr = design.vif(method, first)
     if method == "ridge":
-        mu = Xf.mean(axis=0)
-        sd = Xf.std(axis=0)
-        Z = (Xf - mu) / sd
+        mu, sd, Z, normal = design.ridge(float(ridge_alpha) * n)
         yc = y - y.mean()
-        lam = float(ridge_alpha) * n
-        coef_z = np.linalg.solve(Z.T @ Z + lam * np.eye(k), Z.T @ yc)
+        coef_z = np.linalg.solve(normal, Z.T @ yc)
         b = coef_z / sd
         a = float(y.mean() - mu @ b)
         resid = y - a - Xf @ b
         se = np.full(k, np.nan)
     else:
+        A, AtA_inv = design.ols(method, first)
         coef, *_ = np.linalg.lstsq(A, y, rcond=None)
         a, b = float(coef[0]), coef[1:]
         resid = y - A @ coef
         s2 = float(resid @ resid) / (n - k - 1)
-        AtA_inv = np.linalg.inv(A.T @ A)
         se = np.sqrt(np.maximum(np.diag(AtA_inv)[1:] * s2, 0.0))
     dy = y - y.mean()
     syy = float(dy @ dy)
     r2 = 1.0 - float(resid @ resid) / syy if syy > 0 else float("nan")
     betas = {nm: float(v) for nm, v in zip(names, b, strict=True)}
     if market_factor is not None:
-        betas[market_factor], _ = _apply_cap(betas[market_factor], c, warnings, "market beta")
+        betas[market_factor], _ = _apply_cap(betas[market_factor], cap, warnings, "market beta")
     max_vif = float(np.max(raw_vif_arr))
     flag: QualityFlag = "ok"
     if n < min_observations:
@@ -632,54 +715,74 @@ def hybrid_beta(
        ``default`` (an assumption, labelled as such); with
        ``default_beta=None`` a :class:`ValidationError` is raised instead.
     """
-    warnings: list[str] = []
     if provided_beta is not None:
         pb = float(provided_beta)
         if not math.isfinite(pb):
             raise ValidationError.for_field("provided_beta", "must be finite")
         return HybridBetaResult(pb, "provided", 0, float("nan"), "ok", "beta provided by the user")
-    mv: FactorRegressionResult | None = None
+    fit: Callable[[RegressionMethod], FactorRegressionResult] | None = None
     reason: str | None = None
-    flag: QualityFlag = "failed"
     if factor_returns is None:
         reason = "no factor returns"
     else:
-        F, names = _factor_frame(factor_returns)
+        _, names = _factor_frame(factor_returns)
         if market_factor not in names:
             reason = f"market factor {market_factor!r} missing from the factors"
         else:
-            try:
-                mv = factor_regression(
-                    asset_returns, factor_returns, market_factor=market_factor, cap=cap,
+
+            def fit(method: RegressionMethod) -> FactorRegressionResult:
+                return factor_regression(
+                    asset_returns, factor_returns, market_factor=market_factor, cap=cap, method=method,
                     min_observations=min_observations, vif_threshold=vif_threshold,
                     condition_threshold=condition_threshold,
                 )
-            except ValidationError as exc:
-                reason = f"multivariate regression failed: {exc}"
-            else:
-                flag = mv.quality_flag
-                if mv.quality_flag == "multicollinear" and remedy is not None:
-                    fixed = factor_regression(
-                        asset_returns, factor_returns, market_factor=market_factor, cap=cap, method=remedy,
-                        min_observations=min_observations, vif_threshold=vif_threshold,
-                        condition_threshold=condition_threshold,
-                    )
-                    if fixed.quality_flag == "ok":
-                        warnings.append(f"multicollinear factors: used {remedy} regression")
-                        return HybridBetaResult(
-                            float(fixed.market_beta), "multivariate", fixed.observations, fixed.r_squared,
-                            mv.quality_flag, None, fixed, None, tuple([*mv.warnings, *warnings]),
-                        )
-                if mv.quality_flag == "ok":
-                    return HybridBetaResult(
-                        float(mv.market_beta), "multivariate", mv.observations, mv.r_squared, "ok", None,
-                        mv, None, mv.warnings,
-                    )
-                reason = f"multivariate quality {mv.quality_flag}"
-    sf: BetaResult | None = None
+
+    single = None
     if market_returns is not None:
+
+        def single() -> BetaResult:
+            return market_beta(asset_returns, market_returns, cap, min_observations=min_observations)
+
+    return _hybrid(fit, reason, single, remedy=remedy, default_beta=default_beta)
+
+
+def _hybrid(
+    fit: Callable[[RegressionMethod], FactorRegressionResult] | None,
+    reason: str | None,
+    single: Callable[[], BetaResult] | None,
+    *,
+    remedy: Literal["ridge", "orthogonal"] | None,
+    default_beta: float | None,
+) -> HybridBetaResult:
+    """Steps 2-4 of :func:`hybrid_beta`, given how to fit the multivariate and single-factor models."""
+    warnings: list[str] = []
+    mv: FactorRegressionResult | None = None
+    flag: QualityFlag = "failed"
+    if fit is not None:
         try:
-            sf = market_beta(asset_returns, market_returns, cap, min_observations=min_observations)
+            mv = fit("ols")
+        except ValidationError as exc:
+            reason = f"multivariate regression failed: {exc}"
+        else:
+            flag = mv.quality_flag
+            if mv.quality_flag == "multicollinear" and remedy is not None:
+                fixed = fit(remedy)
+                if fixed.quality_flag == "ok":
+                    warnings.append(f"multicollinear factors: used {remedy} regression")
+                    return HybridBetaResult(
+                        float(fixed.market_beta), "multivariate", fixed.observations, fixed.r_squared,
+                        mv.quality_flag, None, fixed, None, tuple([*mv.warnings, *warnings]),
+                    )
+            if mv.quality_flag == "ok":
+                return HybridBetaResult(
+                    float(mv.market_beta), "multivariate", mv.observations, mv.r_squared, "ok", None,
+                    mv, None, mv.warnings,
+                )
+            reason = f"multivariate quality {mv.quality_flag}"
+    sf: BetaResult | None = None
+    if single is not None:
+        try:
+            sf = single()
         except ValidationError as exc:
             warnings.append(f"single-factor regression failed: {exc}")
     if sf is not None:
@@ -691,6 +794,122 @@ def hybrid_beta(
         raise ValidationError.for_field("asset_returns", f"no usable history to estimate a beta ({reason})")
     warnings.append(f"no usable history: default beta {float(default_beta):g} assumed (estimate)")
     return HybridBetaResult(float(default_beta), "default", 0, float("nan"), "failed", reason, mv, None, tuple(warnings))
+
+
+def hybrid_betas(
+    asset_returns: Mapping[str, Any],
+    market_returns: Any | None,
+    factor_returns: Any | None = None,
+    *,
+    market_factor: str = "market",
+    cap: float | None = None,
+    default_beta: float | None = 1.0,
+    remedy: Literal["ridge", "orthogonal"] | None = None,
+    min_observations: int = DEFAULT_MIN_OBSERVATIONS,
+    vif_threshold: float = DEFAULT_VIF_THRESHOLD,
+    condition_threshold: float = DEFAULT_CONDITION_THRESHOLD,
+) -> dict[str, HybridBetaResult]:
+    """:func:`hybrid_beta` of many assets against the same factors, factor diagnostics computed once.
+
+    Equal, result for result, to ``{s: hybrid_beta(r, market_returns,
+    factor_returns, ...) for s, r in asset_returns.items()}``. With array
+    inputs (aligned by position, as :func:`hybrid_beta` aligns arrays), the
+    factor matrix is built and checked once, and assets whose complete rows
+    coincide (the usual case: no gaps in the window) share one design: its
+    VIF, condition number, orthogonalised factors and OLS normal-matrix
+    inverse are computed once per distinct set of rows instead of once per
+    asset. pandas inputs, and anything :func:`hybrid_beta` would refuse, run
+    :func:`hybrid_beta` asset by asset.
+
+    Parameters
+    ----------
+    asset_returns : mapping of symbol to array_like, each shape (T,)
+    market_returns : array_like, shape (T,), or None
+    factor_returns : mapping of name to array_like (T,), or array, shape (T, K), or None
+    market_factor, cap, default_beta, remedy, min_observations, vif_threshold, condition_threshold
+        As for :func:`hybrid_beta`.
+
+    Returns
+    -------
+    dict of str to HybridBetaResult
+        In the order of ``asset_returns``.
+    """
+    kw: dict[str, Any] = {
+        "market_factor": market_factor, "cap": cap, "default_beta": default_beta, "remedy": remedy,
+        "min_observations": min_observations, "vif_threshold": vif_threshold,
+        "condition_threshold": condition_threshold,
+    }
+    shared = _shared_factors(factor_returns, market_factor, cap)
+    out: dict[str, HybridBetaResult] = {}
+    if shared is None:
+        for sym, y in asset_returns.items():
+            out[sym] = hybrid_beta(y, market_returns, factor_returns, **kw)
+        return out
+    F, names, complete, c = shared
+    designs: dict[bytes, _FactorDesign] = {}
+    for sym, y in asset_returns.items():
+        ya = _shared_asset(y, F.shape[0])
+        if ya is None:
+            out[sym] = hybrid_beta(y, market_returns, factor_returns, **kw)
+            continue
+        keep = complete & ~np.isnan(ya)
+        key = keep.tobytes()
+        design = designs.get(key)
+        if design is None:
+            design = designs[key] = _FactorDesign(F[keep])
+        yk = ya[keep]
+        dropped = int(keep.size - np.count_nonzero(keep))
+        base = [f"{dropped} row(s) with missing values dropped"] if dropped else []
+
+        def fit(method: RegressionMethod, yk: FloatArray = yk, design: _FactorDesign = design,
+                base: list[str] = base) -> FactorRegressionResult:
+            _check_method(method)
+            return _fit_factors(
+                yk, design, names, list(base), market_factor=market_factor, cap=c, method=method, ridge_alpha=1.0,
+                min_observations=min_observations, vif_threshold=vif_threshold,
+                condition_threshold=condition_threshold,
+            )
+
+        single = None
+        if market_returns is not None:
+
+            def single(y: Any = y) -> BetaResult:
+                return market_beta(y, market_returns, cap, min_observations=min_observations)
+
+        out[sym] = _hybrid(fit, None, single, remedy=remedy, default_beta=default_beta)
+    return out
+
+
+def _shared_factors(
+    factor_returns: Any, market_factor: str, cap: float | None
+) -> tuple[FloatArray, list[str], np.ndarray, float | None] | None:
+    """Factor matrix, names, complete-row mask and checked cap, or None when the shared path does not apply."""
+    if factor_returns is None or isinstance(factor_returns, (pd.Series, pd.DataFrame)):
+        return None
+    try:
+        F, names = _factor_frame(factor_returns)
+        c = _check_cap(cap)
+    except ValidationError:
+        return None
+    if (
+        F.ndim != 2 or len(set(names)) != len(names) or market_factor not in names
+        or np.isinf(F).any()
+    ):
+        return None
+    return F, names, ~np.isnan(F).any(axis=1), c
+
+
+def _shared_asset(y: Any, length: int) -> FloatArray | None:
+    """``y`` as a finite-or-NaN float array of ``length`` values, or None (then :func:`hybrid_beta` decides)."""
+    if isinstance(y, (pd.Series, pd.DataFrame)):
+        return None
+    try:
+        ya = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if ya.ndim != 1 or ya.shape[0] != length or np.isinf(ya).any():
+        return None
+    return ya
 
 
 # --------------------------------------------------------------------------- portfolio
