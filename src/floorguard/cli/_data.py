@@ -383,18 +383,33 @@ def register(app: typer.Typer) -> None:
     def serve(
         host: Annotated[str | None, typer.Option(help="Bind address (default FLOORGUARD_HOST).")] = None,
         port: Annotated[int | None, typer.Option(help="Port (default FLOORGUARD_PORT).")] = None,
+        workers: Annotated[int, typer.Option(
+            min=1, max=64,
+            help="Worker processes (uvicorn). Each has its own caches and quote rate limiter; "
+                 "more than 1 needs FLOORGUARD_SCHEDULER_ENABLED=false (run the jobs elsewhere).")] = 1,
     ) -> None:
         """Start the API server (uvicorn) on the configured database."""
         import uvicorn
 
         from floorguard.api.app import create_app
+        from floorguard.exceptions import ValidationError
 
         with _context() as ctx:
             ctx.check_database()
             bind_host = host or ctx.settings.host
             bind_port = port if port is not None else ctx.settings.port
-            console.print(f"floorguard API on http://{bind_host}:{bind_port} (docs at /docs)")
-            uvicorn.run(create_app(ctx.settings, ctx=ctx), host=bind_host, port=bind_port, log_level="info")
+            if workers > 1 and ctx.settings.scheduler_enabled:
+                raise ValidationError.for_field(
+                    "workers", "more than one worker would run the job scheduler once per worker: "
+                    "set FLOORGUARD_SCHEDULER_ENABLED=false and run the jobs in one process")
+            console.print(f"floorguard API on http://{bind_host}:{bind_port} (docs at /docs)"
+                          + (f", {workers} workers" if workers > 1 else ""))
+            if workers > 1:
+                # each worker process builds its app from the same environment settings
+                uvicorn.run("floorguard.api.app:create_app", factory=True, host=bind_host, port=bind_port,
+                            workers=workers, log_level="info")
+            else:
+                uvicorn.run(create_app(ctx.settings, ctx=ctx), host=bind_host, port=bind_port, log_level="info")
 
     app.add_typer(db, name="db")
     app.add_typer(data, name="data")
