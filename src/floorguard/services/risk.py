@@ -42,7 +42,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -235,6 +235,23 @@ class _History:
 
     returns: pd.DataFrame  # (dates, symbols), NaN where unobserved
     provenance: dict[str, Any]
+    #: what is derived from ``returns`` alone (column subsets, read-only under copy-on-write;
+    #: the market's first and last dates), kept for the next report
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def select(self, cols: list[str]) -> pd.DataFrame:
+        key = ("columns", tuple(cols))
+        frame = self.memo.get(key)
+        if frame is None:
+            frame = self.memo[key] = self.returns[cols]
+        return frame
+
+    def market_span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        span = self.memo.get("market_span")
+        if span is None:
+            m = self.returns[MARKET_SYMBOL].dropna()
+            span = self.memo["market_span"] = (m.index[0], m.index[-1])
+        return span
 
 
 # ------------------------------------------------------------------ service
@@ -305,10 +322,10 @@ class RiskMetricsService:
         return self._benchmarks[name]
 
     def _window(
-        self, rets: pd.DataFrame, start: Any, end: Any
+        self, hist: _History, start: Any, end: Any
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        m = rets[MARKET_SYMBOL].dropna()
-        first, last = m.index[0], m.index[-1]
+        rets = hist.returns
+        first, last = hist.market_span()
         req_start = _as_timestamp("start", start)
         req_end = _as_timestamp("end", end)
         if req_start is not None and req_end is not None and req_start >= req_end:
@@ -392,7 +409,7 @@ class RiskMetricsService:
         etfs = [e for e in FACTOR_ETFS.values() if e in known]
         needed = tuple(sorted(set(public) | {MARKET_SYMBOL} | set(etfs)))
         hist = self._history(needed)
-        win, window_info = self._window(hist.returns, start, end)
+        win, window_info = self._window(hist, start, end)
 
         # ---------------------------------------------------------- betas
         # the window is one date-aligned frame: work on its array (regressions align by
@@ -475,7 +492,9 @@ class RiskMetricsService:
             if len(public) > 1:
                 div_ratio = R.diversification_ratio(w, rows)
                 if include_correlation:
-                    correlation = R.correlation_matrix(rows).round(6).to_dict()
+                    # DataFrame.round(6).to_dict() ({column: {row: value}}), built from the array
+                    corr = np.round(R.correlation_matrix(X), 6).tolist()
+                    correlation = {c: {r: corr[i][j] for i, r in enumerate(public)} for j, c in enumerate(public)}
         # ---------------------------------------------------------- sectors / concentration
         sect = R.sector_exposure(values, sectors, bench["weights"])
         conc = R.concentration(values)
@@ -492,7 +511,7 @@ class RiskMetricsService:
             raise ValidationError.for_field("hedge_payoff", f"must be a callable, 'active' or None, got {hedge_payoff!r}")
         elif hedge_payoff is not None:
             hedge_info = {"source": "caller"}
-        stress = self._stress(values, public, hist.returns, pbeta, factor_betas, net, hedge_payoff, factor_shocks, pos_betas)
+        stress = self._stress(values, public, hist, pbeta, factor_betas, net, hedge_payoff, factor_shocks, pos_betas)
         if isinstance(stress, dict):
             stress["hedge"] = hedge_info
 
@@ -615,7 +634,7 @@ class RiskMetricsService:
         self,
         values: Mapping[str, float],
         public: list[str],
-        rets: pd.DataFrame,
+        hist: _History,
         pbeta: R.PortfolioBeta | R.BetaSkip,
         factor_betas: dict[str, float] | None,
         net: float,
@@ -626,9 +645,10 @@ class RiskMetricsService:
         if net <= 0:
             return _skip("non_positive_net_value", "stress tests need a positive net value")
         weights = {s: v / net for s, v in values.items()}
+        rets = hist.returns
         hist_cols = [s for s in public if s in rets.columns]
         historical = R.historical_stress(
-            weights, rets[hist_cols], rets[MARKET_SYMBOL], portfolio_value=net,
+            weights, hist.select(hist_cols), rets[MARKET_SYMBOL], portfolio_value=net,
             betas={s: b.beta for s, b in pos_betas.items()}, hedge_payoff=hedge_payoff,
         )
         out: dict[str, Any] = {
@@ -838,7 +858,7 @@ class RiskMetricsService:
         public = [p.symbol for p in pf.positions
                   if p.asset_type not in _NON_PUBLIC_TYPES and p.asset_type != "cash" and p.symbol in known]
         hist = self._history(tuple(sorted(set(public) | {MARKET_SYMBOL} | set(etfs))))
-        win, info = self._window(hist.returns, start, end)
+        win, info = self._window(hist, start, end)
         market = win[MARKET_SYMBOL]
         factors = etf_factor_returns(market, win[etfs]) if etfs else None
         rows = []

@@ -131,3 +131,31 @@ def test_pandas_and_refused_inputs_take_the_one_asset_path() -> None:
         got = risk.hybrid_betas({"A0": assets["A0"]}, m, fac)["A0"]
         assert _same(got.to_dict(), risk.hybrid_beta(assets["A0"], m, fac).to_dict())
         assert got.beta_source == "single_factor"
+
+
+def test_historical_stress_array_slicing_equals_pandas_reindexing() -> None:
+    """One shared sorted index: windows are array slices; results equal the pandas path exactly."""
+    from floorguard.core.risk import _stress
+
+    rng = np.random.default_rng(11)
+    idx = pd.bdate_range("2007-01-02", "2023-01-31")
+    m = pd.Series(rng.normal(0.0, 0.012, idx.size), index=idx)
+    m.loc[pd.Timestamp("2008-06-02")] = np.nan  # a missing market day inside the 2008 window
+    cols = {"A": 1.2 * m + rng.normal(0, 0.01, idx.size), "B": 0.7 * m + rng.normal(0, 0.008, idx.size)}
+    frame = pd.DataFrame(cols, index=idx)
+    frame.loc[pd.Timestamp("2020-03-02"), "B"] = np.nan  # B has a gap in the 2020 window: proxied there
+    weights = {"A": 0.5, "B": 0.3, "C": 0.2}  # C has no column: proxied through its beta
+    assert _stress._shared_dates(frame, m) is not None
+    fast = risk.historical_stress(weights, frame, m, portfolio_value=1e6, betas={"C": 0.8},
+                                  hedge_payoff=lambda r: -2e5 * min(r, 0.0))
+    shuffled = frame.sample(frac=1.0, random_state=3)  # another row order: pandas reindexes each window
+    assert _stress._shared_dates(shuffled, m) is None
+    slow = risk.historical_stress(weights, shuffled, m, portfolio_value=1e6, betas={"C": 0.8},
+                                  hedge_payoff=lambda r: -2e5 * min(r, 0.0))
+    assert len(fast) == 3
+    for a, b in zip(fast, slow, strict=True):
+        assert _same(a.to_dict(), b.to_dict()), a.key
+    assert fast[0].proxied == ("C",) and fast[1].proxied == ("B", "C")
+    import dataclasses
+
+    assert _same(fast[1].to_dict(), {**dataclasses.asdict(fast[1]), "proxied": ["B", "C"]})

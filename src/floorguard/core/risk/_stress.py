@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -110,9 +110,20 @@ class StressResult:
     details: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # what dataclasses.asdict gives (containers copied), without its deep-copy machinery
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
         d["proxied"] = list(self.proxied)
+        d["details"] = _copied(self.details)
         return d
+
+
+def _copied(x: Any) -> Any:
+    """Copy of nested dicts, lists and tuples; other values (numbers, strings, dates) as they are."""
+    if isinstance(x, dict):
+        return {k: _copied(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_copied(v) for v in x)
+    return x
 
 
 def _value(portfolio_value: float) -> float:
@@ -176,27 +187,45 @@ def historical_stress(
     if not isinstance(asset_returns, pd.DataFrame) or not isinstance(market_returns, pd.Series):
         raise ValidationError.for_field("asset_returns", "must be a DataFrame (and market_returns a Series) indexed by date")
     out: list[StressResult] = []
+    shared = _shared_dates(asset_returns, market_returns)
     for sc in scenarios:
         lo, hi = pd.Timestamp(sc.start), pd.Timestamp(sc.end)
         # returns strictly after the start close, up to and including the end close
-        m = market_returns[(market_returns.index > lo) & (market_returns.index <= hi)].dropna()
-        if m.size == 0 or market_returns.index.min() > lo or market_returns.index.max() < hi:
+        if shared is not None:
+            # one sorted date index for both: the window is a slice, columns are array columns
+            idx, m_all, col, values = shared
+            i0, i1 = idx.searchsorted(lo, side="right"), idx.searchsorted(hi, side="right")
+            observed = ~np.isnan(m_all[i0:i1])
+            m_arr = m_all[i0:i1][observed]
+            outside = m_arr.size == 0 or idx[0] > lo or idx[-1] < hi
+            rows = values[i0:i1][observed]
+
+            def column(sym: str, rows: np.ndarray = rows) -> np.ndarray | None:
+                j = col.get(sym)
+                return None if j is None else rows[:, j]
+        else:
+            m = market_returns[(market_returns.index > lo) & (market_returns.index <= hi)].dropna()
+            outside = m.size == 0 or market_returns.index.min() > lo or market_returns.index.max() < hi
+            m_arr = m.to_numpy(dtype=np.float64)
+            block = None if outside else asset_returns.reindex(m.index)
+
+            def column(sym: str, block: pd.DataFrame | None = block) -> np.ndarray | None:
+                if block is None or sym not in block.columns:
+                    return None
+                return block[sym].to_numpy(dtype=np.float64)
+        if outside:
             out.append(StressResult(
                 sc.key, sc.name, "historical", float("nan"), float("nan"),
                 details={"skipped": "window outside the available market history", "start": sc.start, "end": sc.end},
             ))
             continue
-        path = np.zeros(m.size)
+        path = np.zeros(m_arr.size)
         proxied: list[str] = []
         contrib: dict[str, float] = {}
-        m_arr = m.to_numpy(dtype=np.float64)
-        block = asset_returns.reindex(m.index)
         for sym, w in weights.items():
-            r = None
-            if sym in block.columns:
-                r = block[sym].to_numpy(dtype=np.float64)
-                if np.isnan(r).any():
-                    r = None
+            r = column(sym)
+            if r is not None and np.isnan(r).any():
+                r = None
             if r is None:
                 r = m_arr * float((betas or {}).get(sym, 1.0))
                 proxied.append(sym)
@@ -210,10 +239,32 @@ def historical_stress(
         out.append(_hedged(
             sc.key, sc.name, "historical", float(path[-1]), value, mret, hedge_payoff,
             max_drawdown=mdd, proxied=tuple(proxied),
-            details={"start": sc.start, "end": sc.end, "days": int(m.size), "contributions": contrib,
+            details={"start": sc.start, "end": sc.end, "days": int(m_arr.size), "contributions": contrib,
                      "description": sc.description},
         ))
     return out
+
+
+def _shared_dates(
+    asset_returns: pd.DataFrame, market_returns: pd.Series
+) -> tuple[pd.DatetimeIndex, np.ndarray, dict[Any, int], np.ndarray] | None:
+    """Arrays for the window slicing when both inputs share one sorted, unique, naive date index.
+
+    Returns the index, the market's values, the column positions and the
+    asset values (T, N); ``None`` (then pandas selects and reindexes each
+    window) for anything else: other or unsorted indexes, duplicate columns,
+    non-float64 data.
+    """
+    idx = market_returns.index
+    if not (
+        isinstance(idx, pd.DatetimeIndex) and idx.tz is None and not idx.hasnans
+        and idx.is_monotonic_increasing and idx.is_unique and asset_returns.index.equals(idx)
+        and asset_returns.columns.is_unique and market_returns.dtype == np.float64
+        and all(d == np.float64 for d in asset_returns.dtypes)
+    ):
+        return None
+    col = {c: j for j, c in enumerate(asset_returns.columns)}
+    return idx, market_returns.to_numpy(dtype=np.float64), col, asset_returns.to_numpy(dtype=np.float64)
 
 
 def market_shock_stress(
