@@ -29,11 +29,13 @@ from floorguard.core.montecarlo import (
     estimate_covariance,
     iter_path_chunks,
     iter_terminal_chunks,
+    iter_terminal_values,
     mc_european_price,
     preset,
     run_scenario,
     tail_comparison,
 )
+from floorguard.core.montecarlo import _paths
 from floorguard.core.montecarlo._paths import GarchFilter
 from floorguard.core.montecarlo._reference import path_values_reference, terminal_values_reference
 from floorguard.core.pricing import bsm_price
@@ -157,6 +159,70 @@ def test_fast_terminal_matches_reference_loop():
     )
     slow = terminal_values_reference(model, 10, 300, h, seed=9)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
+
+
+def _fused(model, days, n_paths, h, index, seed, chunk_size):
+    vals, growth = [], []
+    for v, g in iter_terminal_values(
+        model, days, n_paths, h, index=index, seed=seed, chunk_size=chunk_size
+    ):
+        vals.append(v.copy())  # the yielded arrays are reused buffers
+        growth.append(g.copy())
+    return np.concatenate(vals), np.concatenate(growth)
+
+
+def test_fused_terminal_values_match_reference_loop(monkeypatch):
+    # the fused kernel (blocks, in-place triangular product, drift folded in as exp(drift))
+    # agrees with the slow twin; rtol 1e-12 leaves room for rounding only
+    monkeypatch.setattr(_paths, "TERMINAL_BLOCK_BYTES", 64 * 8 * 4)  # 64-path blocks
+    n = 4
+    model = ReturnModel(
+        mean=np.full(n, 1e-4),
+        cov=_cov(n, 3),
+        shift=np.array([-0.1, -0.05, 0.0, 0.02]),
+        vol_multiplier=1.3,
+    )
+    h = np.array([1.0, 2.0, 3.0, 4.0])
+    fast, growth = _fused(model, 10, 300, h, 2, 9, 150)
+    slow = terminal_values_reference(model, 10, 300, h, seed=9)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    unit = terminal_values_reference(model, 10, 300, np.eye(n)[2], seed=9)
+    np.testing.assert_allclose(growth, unit, rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["jumps", "eigen_root", "bootstrap"])
+def test_fused_terminal_values_match_unfused(case, monkeypatch):
+    # same seed, same numbers as exp(iter_terminal_chunks) @ h, up to rounding (rtol 1e-13)
+    monkeypatch.setattr(_paths, "TERMINAL_BLOCK_BYTES", 100 * 8 * 3)  # 100-path blocks
+    n = 3
+    rng = np.random.default_rng(5)
+    kw = {}
+    cov = _cov(n, 6)
+    if case == "jumps":
+        kw["jumps"] = MertonJumps(intensity=4.0, mean=-0.04, vol=0.03, loadings=[1.0, 0.5, 1.2])
+    elif case == "eigen_root":
+        a = np.array([0.01, 0.02, -0.015])
+        cov = np.outer(a, a)  # rank 1: Cholesky fails, the eigen square root is not triangular
+    else:
+        kw = {"innovations": "bootstrap", "history": rng.standard_normal((300, n)) * 0.01}
+    model = ReturnModel(mean=np.full(n, 2e-4), cov=cov, shift=np.array([-0.05, 0.0, 0.01]), **kw)
+    if case == "eigen_root":
+        assert np.any(np.triu(model.chol, 1))
+    h = np.array([2.0, 1.0, 0.5])
+    fast, growth = _fused(model, 8, 1_000, h, 1, 4, 300)
+    x = np.concatenate(list(iter_terminal_chunks(model, 8, 1_000, seed=4, chunk_size=300)))
+    np.testing.assert_allclose(fast, np.exp(x) @ h, rtol=1e-13)
+    np.testing.assert_allclose(growth, np.exp(x[:, 1]), rtol=1e-13)
+
+
+def test_fused_terminal_values_bad_inputs():
+    model = ReturnModel(mean=np.zeros(2), cov=np.eye(2) * 1e-4)
+    with pytest.raises(ValidationError) as exc:
+        next(iter_terminal_values(model, 5, 10, [1.0], index=0))
+    assert exc.value.errors[0].field == "weights"
+    with pytest.raises(ValidationError) as exc:
+        next(iter_terminal_values(model, 5, 10, [1.0, 1.0], index=2))
+    assert exc.value.errors[0].field == "index"
 
 
 def test_fast_paths_match_reference_loop():

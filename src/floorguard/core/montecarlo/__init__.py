@@ -25,6 +25,7 @@ from floorguard.core.montecarlo._paths import (
     estimate_covariance,
     iter_path_chunks,
     iter_terminal_chunks,
+    iter_terminal_values,
     spawn_streams,
 )
 from floorguard.core.montecarlo._stats import (
@@ -55,6 +56,7 @@ __all__ = [
     "estimate_covariance",
     "iter_path_chunks",
     "iter_terminal_chunks",
+    "iter_terminal_values",
     "mc_european_price",
     "mc_mean",
     "mc_proportion",

@@ -26,7 +26,7 @@ from floorguard.core.montecarlo._paths import (
     MertonJumps,
     ReturnModel,
     iter_path_chunks,
-    iter_terminal_chunks,
+    iter_terminal_values,
     spawn_streams,
 )
 from floorguard.core.montecarlo._stats import (
@@ -247,6 +247,8 @@ def reprice_legs(
     vol_multiplier: float = 1.0,
     spot_vol_slope: float = 0.0,
     grid: int | None = None,
+    out: FloatArray | None = None,
+    _work: tuple[FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Value of the hedge (sum of ``quantity × price``) at ``elapsed_years``.
 
@@ -276,6 +278,8 @@ def reprice_legs(
         only through the index level (the vol is a function of it), so this is
         exact at the nodes and off by at most ``max|Γ|·h²/8`` per unit between
         them (``h`` = grid spacing).
+    out : ndarray, shape (m,), optional
+        Where to write the result when the grid is used (no fresh array).
 
     Returns
     -------
@@ -300,7 +304,8 @@ def reprice_legs(
                 vol_multiplier=vol_multiplier,
                 spot_vol_slope=spot_vol_slope,
             )
-            return _interp_uniform(s, lo, hi, vals)
+            fwork, iwork = _work if _work is not None else (None, None)
+            return _interp_uniform(s, lo, hi, vals, out=out, fwork=fwork, iwork=iwork)
     total = np.zeros_like(s)
     log_move = None
     for leg in legs:
@@ -326,15 +331,38 @@ def reprice_legs(
     return total
 
 
-def _interp_uniform(x: FloatArray, lo: float, hi: float, values: FloatArray) -> FloatArray:
-    """Linear interpolation on evenly spaced nodes over [lo, hi] (no binary search)."""
+def _interp_uniform(
+    x: FloatArray,
+    lo: float,
+    hi: float,
+    values: FloatArray,
+    *,
+    out: FloatArray | None = None,
+    fwork: FloatArray | None = None,
+    iwork: FloatArray | None = None,
+) -> FloatArray:
+    """Linear interpolation on evenly spaced nodes over [lo, hi] (no binary search).
+
+    ``out``, ``fwork`` (float64) and ``iwork`` (intp), each of ``x``'s shape,
+    are optional preallocated buffers (fresh arrays of 10⁵ floats cost page
+    faults on every call).
+    """
     n = values.size
-    pos = (x - lo) * ((n - 1) / (hi - lo))
+    pos = np.subtract(x, lo, out=fwork)
+    pos *= (n - 1) / (hi - lo)
     np.clip(pos, 0.0, n - 1.0, out=pos)
-    idx = np.minimum(pos.astype(np.intp), n - 2)
+    if iwork is None:
+        idx = pos.astype(np.intp)
+    else:
+        idx = iwork
+        np.copyto(idx, pos, casting="unsafe")  # truncation, as astype
+    np.minimum(idx, n - 2, out=idx)
     pos -= idx
-    left = values[idx]
-    return left + pos * (values[idx + 1] - left)
+    slope = np.diff(values)  # slope[i] == values[i + 1] - values[i], bit for bit
+    res = np.take(slope, idx, out=out, mode="clip")  # idx already lies in [0, n - 2]
+    res *= pos
+    res += np.take(values, idx, out=pos, mode="clip")
+    return res
 
 
 def _initial_premiums(
@@ -588,26 +616,21 @@ def run_scenario(
     breach_h = np.zeros(n_paths, dtype=bool)
     pos = 0
     if not monitor_path:
-        chunks = iter_terminal_chunks(
-            spec_model, days, n_paths, seed=seed, chunk_size=chunk_size, reuse_buffers=True
+        _terminal_finals(
+            spec_model,
+            days,
+            h,
+            index=index,
+            index_spot=index_spot,
+            legs=legs,
+            premium=premium,
+            reprice=reprice,
+            seed=seed,
+            chunk_size=chunk_size,
+            fin_u=fin_u,
+            fin_h=fin_h,
+            progress=progress,
         )
-        for x in chunks:
-            m = x.shape[0]
-            np.exp(x, out=x)
-            vals = np.matmul(x, h, out=fin_u[pos : pos + m])
-            out_h = fin_h[pos : pos + m]
-            if legs:
-                np.add(
-                    vals,
-                    reprice_legs(legs, index_spot * x[:, index], horizon_years, **reprice),
-                    out=out_h,
-                )
-                out_h -= premium
-            else:
-                np.subtract(vals, premium, out=out_h)
-            pos += m
-            if progress is not None:
-                progress(pos, n_paths)
         if floor is not None:
             breach_u = fin_u < floor
             breach_h = fin_h < floor
@@ -657,6 +680,63 @@ def run_scenario(
         monitor_path,
         keep_paths,
     )
+
+
+def _terminal_finals(
+    model: ReturnModel,
+    days: int,
+    h: FloatArray,
+    *,
+    index: int,
+    index_spot: float,
+    legs: Sequence[OptionLeg],
+    premium: float,
+    reprice: dict[str, Any],
+    seed: Seed,
+    chunk_size: int,
+    fin_u: FloatArray,
+    fin_h: FloatArray,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
+    """Terminal kernel of :func:`run_scenario`: fill ``fin_u``/``fin_h`` (shape (n_paths,)).
+
+    Holdings values come from the fused :func:`iter_terminal_values`; the hedge
+    is repriced once per chunk on the index level, written straight into
+    ``fin_h`` with preallocated work buffers.
+    """
+    n_paths = fin_u.shape[0]
+    horizon_years = days / TRADING_DAYS
+    pos = 0
+    chunks = iter_terminal_values(
+        model, days, n_paths, h, index=index, seed=seed, chunk_size=chunk_size
+    )
+    cap = max(1, min(chunk_size, n_paths))
+    spot_buf = np.empty(cap)
+    work = (np.empty(cap), np.empty(cap, dtype=np.intp))
+    for vals, growth in chunks:
+        m = vals.shape[0]
+        sl = slice(pos, pos + m)
+        fin_u[sl] = vals
+        out_h = fin_h[sl]
+        if legs:
+            spot_t = np.multiply(growth, index_spot, out=spot_buf[:m])
+            hedge = reprice_legs(
+                legs,
+                spot_t,
+                horizon_years,
+                out=out_h,
+                _work=(work[0][:m], work[1][:m]),
+                **reprice,
+            )
+            if hedge is not out_h:  # exact repricing (no grid) returns a new array
+                out_h[...] = hedge
+            out_h += vals
+            out_h -= premium
+        else:
+            np.subtract(vals, premium, out=out_h)
+        pos += m
+        if progress is not None:
+            progress(pos, n_paths)
 
 
 def _distribution(final: FloatArray) -> DistributionSummary:

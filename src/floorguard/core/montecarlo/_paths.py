@@ -31,6 +31,7 @@ __all__ = [
     "estimate_covariance",
     "iter_path_chunks",
     "iter_terminal_chunks",
+    "iter_terminal_values",
     "spawn_streams",
 ]
 
@@ -39,6 +40,9 @@ CovMethod = Literal["ledoit_wolf", "sample", "factor"]
 
 #: Trading days per year used to convert daily figures to annual ones.
 TRADING_DAYS = 252
+#: Bytes of one block of the fused terminal kernel (:func:`iter_terminal_values`):
+#: normals, correlation, exponentials and weighting run block by block in the L2 cache.
+TERMINAL_BLOCK_BYTES = 1 << 19
 
 
 def _as_2d(returns: ArrayLike, name: str) -> FloatArray:
@@ -426,6 +430,133 @@ def iter_terminal_chunks(
         if model.jumps is not None and load is not None:
             out += _jump_totals(model.jumps, m, horizon_days, rng_jc, rng_js)[:, None] * load
         yield out
+
+
+def _is_lower_triangular(a: FloatArray) -> bool:
+    return not np.any(np.triu(a, 1))
+
+
+def iter_terminal_values(
+    model: ReturnModel,
+    horizon_days: int,
+    n_paths: int,
+    weights: ArrayLike,
+    *,
+    index: int,
+    seed: Seed = None,
+    chunk_size: int = 100_000,
+) -> Iterator[tuple[FloatArray, FloatArray]]:
+    """Yield chunks of terminal portfolio values and index growth factors.
+
+    The same simulation as :func:`iter_terminal_chunks` (same seed, same
+    random numbers, chunk for chunk), reduced on the fly to what a terminal
+    scenario needs: ``values = exp(x) @ weights`` and ``growth = exp(x[:, index])``
+    for the chunk's log returns ``x``.
+
+    Parameters
+    ----------
+    model : ReturnModel
+        The daily return model.
+    horizon_days : int
+        Horizon in trading days (≥ 1).
+    n_paths : int
+        Total number of paths across all chunks.
+    weights : array_like, shape (n_assets,)
+        Value today of each asset (currency); ``values`` is their value at
+        the horizon.
+    index : int
+        Column whose growth factor ``S_T / S_0`` is returned (the hedge
+        underlying).
+    seed : int, Generator or None
+        Randomness; the same seed gives the same numbers.
+    chunk_size : int
+        Paths per yielded chunk.
+
+    Yields
+    ------
+    values : ndarray, shape (m,)
+        Portfolio value at the horizon on each of ``m ≤ chunk_size`` paths.
+    growth : ndarray, shape (m,)
+        ``S_T / S_0`` of column ``index`` on the same paths.
+
+    Notes
+    -----
+    Both arrays are buffers reused by the next chunk: consume them before
+    advancing. For normal innovations the chunk is processed in blocks of
+    about ``TERMINAL_BLOCK_BYTES`` (normals drawn straight into one block
+    buffer, correlated in place by a triangular BLAS product, exponentiated in
+    place, weighted by one matrix-vector product), and the deterministic drift
+    enters as the factor ``exp(drift)`` folded into ``weights`` and the index
+    growth (``exp(d + y) = exp(d)·exp(y)``). The results equal
+    ``np.exp(x) @ weights`` from :func:`iter_terminal_chunks` up to
+    floating-point rounding (a few ulp); other innovation types use exactly
+    that computation.
+    """
+    if horizon_days < 1:
+        raise ValidationError.for_field("horizon_days", f"must be >= 1, got {horizon_days}")
+    n = model.n_assets
+    w = np.asarray(weights, dtype=np.float64).reshape(-1)
+    if w.shape[0] != n:
+        raise ValidationError.for_field("weights", f"needs {n} values, got {w.shape[0]}")
+    if not 0 <= index < n:
+        raise ValidationError.for_field("index", f"must be a column in [0, {n})")
+    first = max(1, min(chunk_size, n_paths))
+    values = np.empty(first)
+    growth = np.empty_like(values)
+    if model.innovations != "normal":
+        for x in iter_terminal_chunks(
+            model, horizon_days, n_paths, seed=seed, chunk_size=chunk_size
+        ):
+            m = x.shape[0]
+            np.exp(x, out=x)
+            np.matmul(x, w, out=values[:m])
+            growth[:m] = x[:, index]
+            yield values[:m], growth[:m]
+        return
+    from scipy.linalg.blas import dtrmm
+    from threadpoolctl import ThreadpoolController
+
+    # (block × n) products are far too thin for BLAS threads: threaded, they cost 5× the
+    # CPU on 2 cores (spin-waiting), so every chunk runs with single-threaded BLAS.
+    blas = ThreadpoolController()
+    rng_z, _, rng_jc, rng_js = spawn_streams(seed, 4)
+    drift = model.mean * horizon_days
+    if model.shift is not None:
+        drift = drift + model.shift
+    load = None
+    if model.jumps is not None:
+        drift = drift + model.jumps.compensator_per_day(n) * horizon_days
+        load = model.jumps.loading_vector(n)
+    factor = np.exp(drift)
+    w_eff = w * factor
+    g_eff = float(factor[index])
+    scale = model.chol * (np.sqrt(horizon_days) * model.vol_multiplier)
+    tri = _is_lower_triangular(scale)
+    scale_f = np.asfortranarray(scale)  # for dtrmm: B := L·B on the (n, block) view
+    scale_t = np.ascontiguousarray(scale.T)  # for the general (eigen-root) case
+    block = max(64, TERMINAL_BLOCK_BYTES // (8 * n))
+    zbuf = np.empty((min(block, first), n))
+    obuf = None if tri else np.empty_like(zbuf)
+    for m in _chunk_sizes(n_paths, chunk_size):
+        jt = None
+        if model.jumps is not None:
+            jt = _jump_totals(model.jumps, m, horizon_days, rng_jc, rng_js)
+        with blas.limit(limits=1, user_api="blas"):
+            for s in range(0, m, block):
+                b = min(block, m - s)
+                z = zbuf[:b]
+                rng_z.standard_normal(out=z)
+                if tri:
+                    y = dtrmm(1.0, scale_f, z.T, side=0, lower=1, overwrite_b=1).T
+                else:
+                    assert obuf is not None
+                    y = np.matmul(z, scale_t, out=obuf[:b])
+                if jt is not None and load is not None:
+                    y += np.multiply.outer(jt[s : s + b], load)
+                np.exp(y, out=y)
+                np.matmul(y, w_eff, out=values[s : s + b])
+                np.multiply(y[:, index], g_eff, out=growth[s : s + b])
+        yield values[:m], growth[:m]
 
 
 def _daily_innovations(
