@@ -43,7 +43,7 @@ run: demo
 	$(BIN)/floorguard serve
 
 test: install-test
-	$(BIN)/python -m pytest -n 2 --dist loadfile --cov=floorguard --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=15 --cov=floorguard --cov-report=term:skip-covered
 
 bench: install-test
 	$(BIN)/python -m bench
