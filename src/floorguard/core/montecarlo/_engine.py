@@ -708,16 +708,14 @@ def _terminal_finals(
     horizon_years = days / TRADING_DAYS
     pos = 0
     chunks = iter_terminal_values(
-        model, days, n_paths, h, index=index, seed=seed, chunk_size=chunk_size
+        model, days, n_paths, h, index=index, seed=seed, chunk_size=chunk_size, out=fin_u
     )
     cap = max(1, min(chunk_size, n_paths))
     spot_buf = np.empty(cap)
     work = (np.empty(cap), np.empty(cap, dtype=np.intp))
     for vals, growth in chunks:
         m = vals.shape[0]
-        sl = slice(pos, pos + m)
-        fin_u[sl] = vals
-        out_h = fin_h[sl]
+        out_h = fin_h[pos : pos + m]  # vals is already fin_u[pos : pos + m]
         if legs:
             spot_t = np.multiply(growth, index_spot, out=spot_buf[:m])
             hedge = reprice_legs(

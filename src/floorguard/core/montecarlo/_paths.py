@@ -14,9 +14,10 @@ generator for normals).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -432,6 +433,15 @@ def iter_terminal_chunks(
         yield out
 
 
+@functools.cache
+def _blas_controller() -> Any:
+    """threadpoolctl controller of the loaded BLAS libraries (built on first use, then reused)."""
+    import scipy.linalg.blas  # noqa: F401  (load scipy's BLAS before taking the inventory)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _is_lower_triangular(a: FloatArray) -> bool:
     return not np.any(np.triu(a, 1))
 
@@ -445,6 +455,7 @@ def iter_terminal_values(
     index: int,
     seed: Seed = None,
     chunk_size: int = 100_000,
+    out: FloatArray | None = None,
 ) -> Iterator[tuple[FloatArray, FloatArray]]:
     """Yield chunks of terminal portfolio values and index growth factors.
 
@@ -471,6 +482,9 @@ def iter_terminal_values(
         Randomness; the same seed gives the same numbers.
     chunk_size : int
         Paths per yielded chunk.
+    out : ndarray, shape (n_paths,), optional
+        If given, ``values`` of each chunk are written into (and yielded as
+        views of) the matching slice of ``out``.
 
     Yields
     ------
@@ -501,24 +515,28 @@ def iter_terminal_values(
     if not 0 <= index < n:
         raise ValidationError.for_field("index", f"must be a column in [0, {n})")
     first = max(1, min(chunk_size, n_paths))
-    values = np.empty(first)
-    growth = np.empty_like(values)
+    if out is not None and (out.shape != (n_paths,) or out.dtype != np.float64):
+        raise ValidationError.for_field("out", f"must be a float64 array of shape ({n_paths},)")
+    buf = np.empty(first) if out is None else None
+    growth = np.empty(first)
+    done = 0
     if model.innovations != "normal":
         for x in iter_terminal_chunks(
             model, horizon_days, n_paths, seed=seed, chunk_size=chunk_size
         ):
             m = x.shape[0]
+            values = buf[:m] if buf is not None else out[done : done + m]  # type: ignore[index]
             np.exp(x, out=x)
-            np.matmul(x, w, out=values[:m])
+            np.matmul(x, w, out=values)
             growth[:m] = x[:, index]
-            yield values[:m], growth[:m]
+            done += m
+            yield values, growth[:m]
         return
     from scipy.linalg.blas import dtrmm
-    from threadpoolctl import ThreadpoolController
 
     # (block × n) products are far too thin for BLAS threads: threaded, they cost 5× the
     # CPU on 2 cores (spin-waiting), so every chunk runs with single-threaded BLAS.
-    blas = ThreadpoolController()
+    blas = _blas_controller()
     rng_z, _, rng_jc, rng_js = spawn_streams(seed, 4)
     drift = model.mean * horizon_days
     if model.shift is not None:
@@ -541,6 +559,7 @@ def iter_terminal_values(
         jt = None
         if model.jumps is not None:
             jt = _jump_totals(model.jumps, m, horizon_days, rng_jc, rng_js)
+        values = buf[:m] if buf is not None else out[done : done + m]  # type: ignore[index]
         with blas.limit(limits=1, user_api="blas"):
             for s in range(0, m, block):
                 b = min(block, m - s)
@@ -556,7 +575,8 @@ def iter_terminal_values(
                 np.exp(y, out=y)
                 np.matmul(y, w_eff, out=values[s : s + b])
                 np.multiply(y[:, index], g_eff, out=growth[s : s + b])
-        yield values[:m], growth[:m]
+        done += m
+        yield values, growth[:m]
 
 
 def _daily_innovations(
