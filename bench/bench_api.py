@@ -1,21 +1,27 @@
 """API latency: ``POST /api/insurance/quote`` for a 20-position portfolio, 50 concurrent clients.
 
 The server is ``uvicorn --factory floorguard.api.app:create_app`` in a
-subprocess on loopback (one worker, SQLite, synthetic chain, scheduler off);
-the clients are ``httpx.AsyncClient`` tasks. Two runs, same server:
+subprocess on loopback (SQLite, synthetic chain, scheduler off; 1 and 2
+worker processes, as ``floorguard serve --workers N``); the clients are
+``httpx.AsyncClient`` tasks on the same machine. Three loads per server:
 
+* **1 client** - the service time of one request (identical portfolio);
 * **warm** - every client quotes the same portfolio: identical requests
   within 30 s share one engine run (the quote memo, single flight); each
   response still stores its own draft with its own TTL;
 * **cold** - every request has different quantities, so each one runs the
-  whole insurance engine (valuation, betas, synthetic chain, strategy).
+  insurance engine (valuation, strategy, synthetic chain); the betas of the
+  same 20 symbols come from the context's beta cache after the first.
 
+With ``FLOORGUARD_BENCH_BASELINE_SRC`` set to the ``src`` folder of an older
+checkout, that version is measured first in the same run (before/after).
 Bounded: ``WARM_REQUESTS`` / ``COLD_REQUESTS`` requests and a wall-time cap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -56,7 +62,7 @@ async def _run(url: str, token: str, n: int, concurrency: int, distinct: bool) -
     import httpx
 
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
+    statuses: dict[int | str, int] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
@@ -71,9 +77,13 @@ async def _run(url: str, token: str, n: int, concurrency: int, distinct: bool) -
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
-                resp = await client.post("/api/insurance/quote", json=_body(i if distinct else None))
+                try:
+                    resp = await client.post("/api/insurance/quote", json=_body(i if distinct else None))
+                    status: int | str = resp.status_code
+                except httpx.TransportError as exc:  # counted, not hidden: e.g. a keep-alive close race
+                    status = type(exc).__name__
                 latencies.append(time.perf_counter() - t0)
-                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                statuses[status] = statuses.get(status, 0) + 1
 
         t0 = time.perf_counter()
         await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), WALL_CAP_SECONDS)
@@ -84,7 +94,8 @@ async def _run(url: str, token: str, n: int, concurrency: int, distinct: bool) -
             "max_ms": lat[-1] * 1000, "throughput": len(lat) / wall, "wall_s": wall, "statuses": statuses}
 
 
-def main() -> None:
+def _measure(label: str, workers: int, src: str | None) -> dict[str, Any]:
+    """Start a server (``src`` overrides the floorguard source tree), run the three loads, stop it."""
     tmp = Path(tempfile.mkdtemp(prefix="fg-bench-api-"))
     db = f"sqlite:///{tmp / 'bench.db'}"
     env = {
@@ -98,35 +109,28 @@ def main() -> None:
         "FLOORGUARD_MAX_INSURED_NOTIONAL_PER_INDEX": "1e12",
         "PYTHONWARNINGS": "ignore",
     }
-    sys.path.insert(0, str(ROOT / "src"))
-    from floorguard.persistence.db import upgrade
-
-    upgrade(db)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    subprocess.run([sys.executable, "-c", "import sys; from floorguard.persistence.db import upgrade; upgrade(sys.argv[1])",
+                    db], env=env, check=True)
     out = subprocess.run(
-        [sys.executable, "-m", "floorguard.cli", "user", "create", "--name", "bench", "--json"],
-        env=env, capture_output=True, text=True, check=False,
+        [sys.executable, "-c", "import sys; from floorguard.cli import main; main(sys.argv[1:])",
+         "user", "create", "--name", "bench", "--json"],
+        env=env, capture_output=True, text=True, check=True,
     )
-    if out.returncode != 0:  # the console entry point is floorguard.cli:main
-        out = subprocess.run(
-            [sys.executable, "-c", "import sys; from floorguard.cli import main; main(sys.argv[1:])",
-             "user", "create", "--name", "bench", "--json"],
-            env=env, capture_output=True, text=True, check=True,
-        )
-    import json
-
     token = json.loads(out.stdout)["token"]
     port = _free_port()
     log = (tmp / "server.log").open("w")  # the JSON logs: a file, never an unread pipe
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "floorguard.api.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         import httpx
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
@@ -135,12 +139,19 @@ def main() -> None:
                 time.sleep(0.2)
         else:
             raise RuntimeError("server did not become ready")
-        # warm-up: load market data, calendars, the pricing stack
-        httpx.post(f"{url}/api/insurance/quote", json=_body(None), timeout=120,
-                   headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+        # warm-up: load market data, calendars, the pricing stack (each worker: a few requests)
+        for i in range(2 * workers):
+            httpx.post(f"{url}/api/insurance/quote", json=_body(None if i == 0 else 10_000 + i), timeout=120,
+                       headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+        load0 = os.getloadavg()[0]
         single = asyncio.run(_run(url, token, 200, 1, distinct=False))
         warm = asyncio.run(_run(url, token, WARM_REQUESTS, CONCURRENCY, distinct=False))
         cold = asyncio.run(_run(url, token, COLD_REQUESTS, CONCURRENCY, distinct=True))
+        load1 = os.getloadavg()[0]
+        log.flush()
+        errors = [ln for ln in (tmp / "server.log").read_text().splitlines() if '"level": "error"' in ln]
+        if errors:
+            print(f"{label}, {workers} worker(s): {len(errors)} server errors, first: {errors[0][:400]}")
     finally:
         server.terminate()
         try:
@@ -149,15 +160,33 @@ def main() -> None:
             server.kill()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+    return {"label": label, "workers": workers, "single": single, "warm": warm, "cold": cold,
+            "load": (load0, load1)}
 
-    print(f"\nMachine: {machine()}; uvicorn 1 worker, SQLite, synthetic chain, loopback\n")
-    print("| run | requests | clients | p50 (ms) | p99 (ms) | max (ms) | throughput (req/s) | statuses |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
-    runs = (("service time: 1 client, identical portfolio", single),
-            ("warm: identical portfolio (quote memo)", warm), ("cold: distinct portfolios (full engine)", cold))
-    for name, r in runs:
-        print(f"| {name} | {r['n']} | {r['concurrency']} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
-              f"{r['max_ms']:.1f} | {r['throughput']:.1f} | {r['statuses']} |")
+
+def main() -> None:
+    """Measure this tree (1 and 2 workers) and, if ``FLOORGUARD_BENCH_BASELINE_SRC`` names the ``src``
+    folder of an older checkout (``git archive <rev> src | tar -x -C DIR``), that baseline in the same run."""
+    variants: list[tuple[str, int, str | None]] = []
+    baseline = os.environ.get("FLOORGUARD_BENCH_BASELINE_SRC")
+    if baseline:
+        variants.append((f"baseline ({os.environ.get('FLOORGUARD_BENCH_BASELINE_LABEL', baseline)})", 1, baseline))
+    variants += [("this tree", 1, None), ("this tree", 2, None)]
+    results = [_measure(label, workers, src) for label, workers, src in variants]
+
+    print(f"\nMachine: {machine()}; uvicorn, SQLite, synthetic chain, loopback, "
+          f"client (httpx) on the same 2 cores\n")
+    print("| server | workers | run | requests | clients | p50 (ms) | p99 (ms) | max (ms) | throughput (req/s) "
+          "| statuses | load avg (1 min) before/after |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|")
+    names = (("single", "1 client, identical portfolio"), ("warm", "50 clients, identical portfolio (quote memo)"),
+             ("cold", "50 clients, distinct portfolios (full engine)"))
+    for res in results:
+        for key, name in names:
+            r = res[key]
+            print(f"| {res['label']} | {res['workers']} | {name} | {r['n']} | {r['concurrency']} | "
+                  f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['throughput']:.1f} | "
+                  f"{r['statuses']} | {res['load'][0]:.1f} / {res['load'][1]:.1f} |")
 
 
 if __name__ == "__main__":

@@ -70,10 +70,6 @@ def safe_url(url: str | URL) -> str:
         return "<invalid url>"
 
 
-#: pooled connections kept open to an SQLite file (the API serves from a 40-thread pool)
-SQLITE_POOL_SIZE = 20
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
@@ -102,11 +98,6 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            if "poolclass" not in kwargs:
-                # a file database gets a QueuePool; keep enough connections for the API's
-                # thread pool so busy moments do not open (and PRAGMA-configure) new ones
-                kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
-                kwargs.setdefault("max_overflow", SQLITE_POOL_SIZE)
     elif parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
         connect_args = dict(kwargs.pop("connect_args", {}) or {})
