@@ -36,16 +36,27 @@ def test_serve_workers_need_the_scheduler_off(home: Path, capsys: pytest.Capture
     code, _, err = _run(capsys, "serve", "--workers", "2")
     assert code == 2 and "workers" in err and "SCHEDULER" in err and calls == []
 
-    monkeypatch.setenv("FLOORGUARD_SCHEDULER_ENABLED", "false")
-    code, out, err = _run(capsys, "serve", "--workers", "2", "--port", "8123")
-    assert code == 0, err
-    assert "2 workers" in out
-    (app, kw), = calls
-    # several processes: uvicorn imports the factory in each worker
-    assert app == "floorguard.api.app:create_app" and kw["factory"] is True and kw["workers"] == 2
-    assert kw["port"] == 8123
+    import socket
 
-    calls.clear()
+    from uvicorn import supervisors
+
+    started: list[tuple[Any, list[socket.socket]]] = []
+
+    def fake_run(self: Any) -> None:
+        s = self.sockets[0]
+        started.append((self.config, [s]))
+        # TCP protocol on the listening socket: asyncio then sets TCP_NODELAY on each connection
+        assert (s.family, s.type, s.proto) == (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+
+    monkeypatch.setattr(supervisors.Multiprocess, "run", fake_run)
+    monkeypatch.setenv("FLOORGUARD_SCHEDULER_ENABLED", "false")
+    code, out, err = _run(capsys, "serve", "--workers", "2", "--port", "0")
+    assert code == 0, err
+    assert "2 workers" in out and calls == []
+    (config, _), = started
+    # several processes: uvicorn imports the factory in each worker
+    assert config.app == "floorguard.api.app:create_app" and config.factory is True and config.workers == 2
+
     code, _, err = _run(capsys, "serve")
     assert code == 0, err
     (app, kw), = calls

@@ -253,6 +253,32 @@ def _render_valuation(v: dict[str, Any]) -> None:
         console.print(f"prices from {src}: {what}")
 
 
+def _serve_workers(host: str, port: int, workers: int) -> None:
+    """Run ``workers`` uvicorn processes on one listening socket; each builds its app from the environment.
+
+    The socket is bound here with ``IPPROTO_TCP``: uvicorn's own ``bind_socket``
+    leaves the protocol 0, and asyncio only sets ``TCP_NODELAY`` on sockets
+    whose protocol is TCP, so every response would wait for the client's
+    delayed ACK (~40 ms) under Nagle's algorithm.
+    """
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("floorguard.api.app:create_app", factory=True, host=host, port=port,
+                            workers=workers, log_level="info")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``db``, ``data``, ``portfolio``, ``demo`` and ``serve`` commands."""
     db = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -405,9 +431,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"floorguard API on http://{bind_host}:{bind_port} (docs at /docs)"
                           + (f", {workers} workers" if workers > 1 else ""))
             if workers > 1:
-                # each worker process builds its app from the same environment settings
-                uvicorn.run("floorguard.api.app:create_app", factory=True, host=bind_host, port=bind_port,
-                            workers=workers, log_level="info")
+                _serve_workers(bind_host, bind_port, workers)
             else:
                 uvicorn.run(create_app(ctx.settings, ctx=ctx), host=bind_host, port=bind_port, log_level="info")
 
