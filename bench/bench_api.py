@@ -1,8 +1,8 @@
 """API latency: ``POST /api/insurance/quote`` for a 20-position portfolio, 50 concurrent clients.
 
 The server is ``uvicorn --factory floorguard.api.app:create_app`` in a
-subprocess on loopback (SQLite, synthetic chain, scheduler off; 1 and 2
-worker processes, as ``floorguard serve --workers N``); the clients are
+subprocess on loopback (SQLite, synthetic chain, scheduler off); 2 worker
+processes through ``floorguard serve --workers 2``; the clients are
 ``httpx.AsyncClient`` tasks on the same machine. Three loads per server:
 
 * **1 client** - the service time of one request (identical portfolio);
@@ -121,11 +121,13 @@ def _measure(label: str, workers: int, src: str | None) -> dict[str, Any]:
     token = json.loads(out.stdout)["token"]
     port = _free_port()
     log = (tmp / "server.log").open("w")  # the JSON logs: a file, never an unread pipe
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "floorguard.api.app:create_app", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=log, text=True,
-    )
+    if workers == 1:
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", "floorguard.api.app:create_app", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    else:  # as the product serves several workers (its socket keeps TCP_NODELAY; see cli/_data.py)
+        cmd = [sys.executable, "-c", "import sys; from floorguard.cli import main; main(sys.argv[1:])",
+               "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         import httpx
