@@ -372,14 +372,55 @@ def _notional(v0: float, beta: float, request: QuoteRequest) -> Any:
     return hedge_notional(v0, beta, "partial" if request.coverage < 1 else "beta_adjusted", request.coverage)
 
 
-def _atm_vol(ctx: AppContext, request: QuoteRequest) -> tuple[float, str]:
+#: VIX older than this many calendar days before the quote is not used as the ATM level.
+VIX_MAX_AGE_DAYS = 7
+
+
+def _atm_vol(ctx: AppContext, request: QuoteRequest, index: str, as_of: dt.date) -> tuple[float, str]:
+    """ATM level of the synthetic surface, and where it came from.
+
+    In order: the user's vol; the VIX close when it is current at the quote
+    date (at most ``VIX_MAX_AGE_DAYS`` old); otherwise a GARCH(1,1) forecast of
+    the hedge index's volatility over the term, fitted on its daily history up
+    to the quote date; 20% only when the index has no usable history.
+    """
     if request.vol is not None:
         return float(request.vol), "user"
+    md = ctx.market_data()
     try:
-        point = ctx.market_data().last_price("VIX")
-    except (SymbolNotFoundError, DataError):
-        return 0.20, "default 20% (no VIX in the market data)"
-    return float(point.price) / 100.0, f"VIX close {point.price:.2f} as of {point.as_of.isoformat()} ({point.source})"
+        frame = md.price_history(["VIX"], end=as_of)
+        vix = frame["VIX"].dropna()
+        source = ((frame.attrs.get("provenance") or {}).get("VIX") or {}).get("source", "market data")
+    except (SymbolNotFoundError, DataError, KeyError):
+        vix = None
+    if vix is None or vix.empty:
+        why = "no VIX in the market data"
+    else:
+        vix_date = vix.index[-1].date()
+        if (as_of - vix_date).days <= VIX_MAX_AGE_DAYS:
+            level = float(vix.iloc[-1])
+            return level / 100.0, f"VIX close {level:.2f} as of {vix_date.isoformat()} ({source})"
+        why = f"VIX in the market data ends {vix_date.isoformat()}, not current at {as_of.isoformat()}"
+    horizon = max(1, round(request.term_days * 252 / 365))
+
+    def compute() -> tuple[float, int, str]:
+        from floorguard.core.forecast import fit_garch, forecast_vol
+
+        closes = md.price_history([index], end=as_of)[index].dropna()
+        returns = closes.pct_change().dropna().to_numpy()[-2520:]
+        fit = fit_garch(returns)
+        vol = float(forecast_vol(fit, horizon_days=horizon).term_vol_annual[-1])
+        return vol, len(returns), closes.index[-1].date().isoformat()
+
+    from floorguard.services._cache import context_cache
+
+    try:
+        cache = context_cache(ctx, "garch_atm_vol", ttl=3600.0, size=32)
+        vol, n, end = cache.get_or_compute((index, as_of.isoformat(), horizon), compute)
+    except (SymbolNotFoundError, DataError, ValidationError, KeyError):
+        return 0.20, f"default 20% ({why}; no usable {index} history for a GARCH forecast)"
+    return vol, (f"GARCH(1,1) forecast of {index} over {horizon} trading days, fitted on {n} daily "
+                 f"returns to {end} ({why})")
 
 
 def _pm_quotes(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None]:
@@ -556,7 +597,7 @@ def quote_policy(
 
         rate0 = float(request.rate) if request.rate is not None else rate_default
         div0 = float(request.dividend_yield) if request.dividend_yield is not None else settings.index_dividend_yield
-        atm, vol_src = _atm_vol(ctx, request)
+        atm, vol_src = _atm_vol(ctx, request, index, as_of.date())
         surface = ModelSurface(atm_vol=atm)
         chain = synthetic_chain(spec, underlying_level, pd.Timestamp(as_of), surface, rate0, div0,
                                 horizon_days=max(60, request.term_days + 60))
