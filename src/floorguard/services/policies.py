@@ -326,72 +326,18 @@ def _positions_from_request(ctx: AppContext, user: Principal, body: dict[str, An
 QUOTE_MEMO_SECONDS = 30.0
 
 
-class _QuoteMemo:
+def _quote_memo(ctx: AppContext) -> Any:
     """Identical quote requests within ``QUOTE_MEMO_SECONDS`` share one engine run.
 
-    Concurrent identical requests wait for the one in flight (single flight)
-    instead of pricing the same hedge many times. The key covers every engine
+    A :class:`~floorguard.services._cache.ContentCache` (single flight: concurrent
+    identical requests wait for the one in flight). The key covers every engine
     input: positions and prices, the request, the pricing settings and the
     clock's minute bucket; the draft keeps the time it was priced at
     (``start_utc``, ``pricing_source.as_of``), so a reused quote says how old it is.
     """
+    from floorguard.services._cache import context_cache
 
-    def __init__(self, ttl: float = QUOTE_MEMO_SECONDS, size: int = 256) -> None:
-        import threading
-        from collections import OrderedDict
-
-        self.ttl = ttl
-        self.size = size
-        self._lock = threading.Lock()
-        self._done: OrderedDict[str, tuple[float, PolicyDraft]] = OrderedDict()
-        self._flight: dict[str, threading.Event] = {}
-        self.hits = 0
-        self.misses = 0
-
-    def get_or_compute(self, key: str, compute: Callable[[], PolicyDraft]) -> PolicyDraft:
-        import threading
-
-        while True:
-            with self._lock:
-                hit = self._done.get(key)
-                if hit is not None and time.monotonic() - hit[0] <= self.ttl:
-                    self._done.move_to_end(key)
-                    self.hits += 1
-                    return hit[1]
-                waiting = self._flight.get(key)
-                if waiting is None:
-                    event = threading.Event()
-                    self._flight[key] = event
-                    self.misses += 1
-                    break
-            waiting.wait(timeout=60.0)
-            with self._lock:
-                if key not in self._done and key not in self._flight:
-                    # the computation in flight failed: compute it ourselves
-                    self._flight[key] = threading.Event()
-                    event = self._flight[key]
-                    self.misses += 1
-                    break
-        try:
-            draft = compute()
-            with self._lock:
-                self._done[key] = (time.monotonic(), draft)
-                while len(self._done) > self.size:
-                    self._done.popitem(last=False)
-            return draft
-        finally:
-            with self._lock:
-                self._flight.pop(key, None)
-            event.set()
-
-
-def _quote_memo(ctx: AppContext) -> _QuoteMemo:
-    with ctx._lock:  # noqa: SLF001
-        memo = ctx.resources.get("quote_memo")
-        if memo is None:
-            memo = _QuoteMemo()
-            ctx.resources["quote_memo"] = memo
-        return memo  # type: ignore[no-any-return]
+    return context_cache(ctx, "quote_memo", ttl=QUOTE_MEMO_SECONDS, size=256)
 
 
 def _memo_key(ctx: AppContext, positions: Sequence[Position], request: Any) -> str:
