@@ -53,6 +53,7 @@ __all__ = [
     "occ_symbol",
     "parse_occ_symbol",
     "synthetic_chain",
+    "synthetic_expiries",
 ]
 
 #: Columns of ``OptionChain.quotes`` (in this order; ``root`` is the OCC root).
@@ -973,6 +974,8 @@ def synthetic_chain(
     width: float = 0.3,
     spread: SpreadModel | None = None,
     roots: Sequence[str] | None = None,
+    expiries: Sequence[dt.date] | None = None,
+    listing: Any = None,
 ) -> OptionChain:
     """A labelled synthetic chain: the spec's listed strikes and expiries, priced off ``surface``.
 
@@ -996,6 +999,13 @@ def synthetic_chain(
         A fitted ``VolSurface`` or a ``ModelSurface``.
     rate, dividend : float
         Continuously compounded rate and dividend yield per year.
+    expiries : sequence of date, optional
+        Price only these of the listed expiries (every quote of an expiry is
+        priced on its own, so each row equals the full chain's row).
+    listing : callable, optional
+        ``listing(spec, start, end, as_of)`` returning
+        :func:`~floorguard.domain.contracts.listed_expiry_table` (a caller may
+        pass a cached one); default: that function.
 
     Returns
     -------
@@ -1011,21 +1021,12 @@ def synthetic_chain(
     for name, val in (("rate", rate), ("dividend", dividend)):
         if not math.isfinite(float(val)):
             raise ValidationError.for_field(name, f"must be a finite number, got {val!r}")
-    if horizon_days < 1:
-        raise ValidationError.for_field("horizon_days", f"must be at least 1, got {horizon_days}")
     model = spread or SpreadModel()
-    local = ts.tz_convert(spec.timezone)
-    end = local.date() + dt.timedelta(days=horizon_days)
-    cal_last = exchange_calendar(spec.exchange_calendar).last_session.date()
-    clipped = end > cal_last
-    if local.date() > cal_last:
-        raise DataError(f"the {spec.exchange_calendar} calendar ends {cal_last}; cannot list {spec.symbol} expiries")
-    table = listed_expiry_table(spec, local.date(), min(end, cal_last), as_of=local.date())
-    if roots is not None:
-        table = table[table["root"].isin(list(roots))]
-    table = table[table["settles_at"] > ts]
-    if table.empty:
-        raise DataError(f"{spec.symbol} lists no expiries within {horizon_days} days of {local.date()}")
+    table, clipped, cal_last = _synthetic_table(spec, ts, horizon_days, roots, listing)
+    if expiries is not None:
+        table = table[table["expiry"].isin(set(expiries))]
+        if table.empty:
+            raise DataError(f"{spec.symbol} lists none of the expiries {', '.join(map(str, expiries))}")
     # Price expiry by expiry, then quote and tabulate all rows at once (one
     # spread/tick pass and one DataFrame, not one per expiry).
     cols: dict[str, list[Any]] = {c: [] for c in ("expiry", "strike", "kind", "price", "iv", "delta", "gamma",
@@ -1091,6 +1092,49 @@ def synthetic_chain(
             ),
         ),
     )
+
+
+def _synthetic_table(
+    spec: ContractSpec, ts: pd.Timestamp, horizon_days: int, roots: Sequence[str] | None, listing: Any,
+) -> tuple[pd.DataFrame, bool, dt.date]:
+    """Listed (expiry, root) rows of a synthetic chain at ``ts``, whether the calendar clipped them, its end."""
+    if horizon_days < 1:
+        raise ValidationError.for_field("horizon_days", f"must be at least 1, got {horizon_days}")
+    local = ts.tz_convert(spec.timezone)
+    end = local.date() + dt.timedelta(days=horizon_days)
+    cal_last = exchange_calendar(spec.exchange_calendar).last_session.date()
+    clipped = end > cal_last
+    if local.date() > cal_last:
+        raise DataError(f"the {spec.exchange_calendar} calendar ends {cal_last}; cannot list {spec.symbol} expiries")
+    if listing is None:
+        table = listed_expiry_table(spec, local.date(), min(end, cal_last), as_of=local.date())
+    else:
+        table = listing(spec, local.date(), min(end, cal_last), local.date())
+    if roots is not None:
+        table = table[table["root"].isin(list(roots))]
+    table = table[table["settles_at"] > ts]
+    if table.empty:
+        raise DataError(f"{spec.symbol} lists no expiries within {horizon_days} days of {local.date()}")
+    return table, clipped, cal_last
+
+
+def synthetic_expiries(
+    spec: ContractSpec,
+    as_of: Any,
+    *,
+    horizon_days: int = 400,
+    roots: Sequence[str] | None = None,
+    listing: Any = None,
+) -> list[dt.date]:
+    """Sorted expiry dates of :func:`synthetic_chain` with the same arguments, without pricing it.
+
+    Equals ``synthetic_chain(spec, ..., as_of, horizon_days=..., roots=...).expiries()``.
+    """
+    ts = as_timestamp(as_of, "as_of")
+    if ts.tzinfo is None:
+        ts = ts.tz_localize(spec.timezone)
+    table, _, _ = _synthetic_table(spec, ts, horizon_days, roots, listing)
+    return sorted({pd.Timestamp(d).date() for d in table["expiry"]})
 
 
 def occ_symbol(root: str, expiry: Any, kind: str, strike: float) -> str:

@@ -230,11 +230,50 @@ def _price_positions(ctx: AppContext, positions: Sequence[Position]) -> tuple[di
             primary[pos.symbol] = PricePoint(pos.symbol, 1.0, _utc_now().date(), "cash")
             continue
         try:
-            point = market.last_price(pos.symbol)
+            point = _last_price(ctx, pos.symbol)
         except (SymbolNotFoundError, DataError):
             continue  # value_positions lists every missing symbol
         (primary if point.source == primary_name else fallback)[pos.symbol] = point
     return primary, fallback
+
+
+#: market-data look-ups (last closes, the VIX series) are shared by every quote for this long (seconds)
+MARKET_CACHE_SECONDS = 60.0
+
+
+def _last_price(ctx: AppContext, symbol: str) -> Any:
+    """``ctx.market_data().last_price(symbol)``, shared by the quotes of one wall-clock minute.
+
+    Keyed on the configured sources, the symbol and the UTC minute (a live
+    source's last close may move; the bundled one never does). Errors are not
+    cached: each caller sees them.
+    """
+    import time
+
+    from floorguard.services._cache import context_cache
+
+    cache = context_cache(ctx, "insurance.last_price", ttl=MARKET_CACHE_SECONDS, size=4096)
+    key = (tuple(ctx.settings.market_data_sources), symbol, int(time.time() // 60))
+    return cache.get_or_compute(key, lambda: ctx.market_data().last_price(symbol))
+
+
+class _Same:
+    """A cache-key part that is equal only to the very same object (held, so its id stays unique).
+
+    For immutable values that are unhashable (a :class:`ContractSpec` holds
+    dicts) but come from a cache themselves, so equal inputs give the same object.
+    """
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.obj is self.obj
 
 
 #: history-derived betas are shared by every quote on the same inputs for this long (seconds)
@@ -348,7 +387,7 @@ def _index_level(ctx: AppContext, index: str, request: QuoteRequest, as_of: dt.d
     if request.index_level is not None:
         return float(request.index_level), {"source": "user", "as_of": as_of.date().isoformat()}, []
     try:
-        point = ctx.market_data().last_price(index)
+        point = _last_price(ctx, index)
     except (SymbolNotFoundError, DataError) as exc:
         raise QuoteRefusedError(f"no level for the index {index}: {exc}; pass --index-level") from exc
     warnings = []
@@ -386,37 +425,52 @@ def _atm_vol(ctx: AppContext, request: QuoteRequest, index: str, as_of: dt.date)
     """
     if request.vol is not None:
         return float(request.vol), "user"
+    from floorguard.services._cache import context_cache
+
     md = ctx.market_data()
-    try:
-        frame = md.price_history(["VIX"], end=as_of)
-        vix = frame["VIX"].dropna()
-        source = ((frame.attrs.get("provenance") or {}).get("VIX") or {}).get("source", "market data")
-    except (SymbolNotFoundError, DataError, KeyError):
-        vix = None
-    if vix is None or vix.empty:
+    sources = tuple(ctx.settings.market_data_sources)
+
+    def last_vix() -> tuple[float, dt.date, str] | None:
+        try:
+            frame = md.price_history(["VIX"], end=as_of)
+            vix = frame["VIX"].dropna()
+            source = ((frame.attrs.get("provenance") or {}).get("VIX") or {}).get("source", "market data")
+        except (SymbolNotFoundError, DataError, KeyError):
+            return None
+        if vix.empty:
+            return None
+        return float(vix.iloc[-1]), vix.index[-1].date(), source
+
+    vix_cache = context_cache(ctx, "insurance.vix", ttl=MARKET_CACHE_SECONDS, size=32)
+    last = vix_cache.get_or_compute((sources, as_of.isoformat()), last_vix)
+    if last is None:
         why = "no VIX in the market data"
     else:
-        vix_date = vix.index[-1].date()
+        level, vix_date, source = last
         if (as_of - vix_date).days <= VIX_MAX_AGE_DAYS:
-            level = float(vix.iloc[-1])
             return level / 100.0, f"VIX close {level:.2f} as of {vix_date.isoformat()} ({source})"
         why = f"VIX in the market data ends {vix_date.isoformat()}, not current at {as_of.isoformat()}"
     horizon = max(1, round(request.term_days * 252 / 365))
 
-    def compute() -> tuple[float, int, str]:
-        from floorguard.core.forecast import fit_garch, forecast_vol
+    def fit() -> tuple[Any, int, str]:
+        from floorguard.core.forecast import fit_garch
 
         closes = md.price_history([index], end=as_of)[index].dropna()
         returns = closes.pct_change().dropna().to_numpy()[-2520:]
-        fit = fit_garch(returns)
-        vol = float(forecast_vol(fit, horizon_days=horizon).term_vol_annual[-1])
-        return vol, len(returns), closes.index[-1].date().isoformat()
+        return fit_garch(returns), len(returns), closes.index[-1].date().isoformat()
 
-    from floorguard.services._cache import context_cache
+    def compute() -> tuple[float, int, str]:
+        from floorguard.core.forecast import forecast_vol
+
+        # the fit does not depend on the term: one per index, date and sources, any horizon
+        garch, n, end = context_cache(ctx, "garch_fit", ttl=3600.0, size=16).get_or_compute(
+            (index, as_of.isoformat(), sources), fit)
+        vol = float(forecast_vol(garch, horizon_days=horizon).term_vol_annual[-1])
+        return vol, n, end
 
     try:
         cache = context_cache(ctx, "garch_atm_vol", ttl=3600.0, size=32)
-        vol, n, end = cache.get_or_compute((index, as_of.isoformat(), horizon), compute)
+        vol, n, end = cache.get_or_compute((index, as_of.isoformat(), horizon, sources), compute)
     except (SymbolNotFoundError, DataError, ValidationError, KeyError):
         return 0.20, f"default 20% ({why}; no usable {index} history for a GARCH forecast)"
     return vol, (f"GARCH(1,1) forecast of {index} over {horizon} trading days, fitted on {n} daily "
@@ -435,6 +489,67 @@ def _pm_quotes(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None]:
     elif roots:
         root = roots[0]
     return q.reset_index(drop=True), root
+
+
+def _chain_expiry(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
+    """One expiry of a chain: its PM quotes and root, years to settlement and settlement moment (UTC)."""
+    quotes, root = _pm_quotes(chain, expiry)
+    t_years = chain.t_years(expiry, root)
+    settle_ts = chain.settles_at()[chain.quotes["expiry"] == pd.Timestamp(expiry)]
+    end_utc = pd.Timestamp(settle_ts.max()).tz_convert("UTC").to_pydatetime()
+    return quotes, root, t_years, end_utc
+
+
+#: listed-expiry tables (a function of the contract, the local date and the range) live this long (seconds)
+LISTING_CACHE_SECONDS = 3600.0
+#: priced synthetic expiries (a function of the exact quote time) live this long (seconds)
+SYNTHETIC_CACHE_SECONDS = 300.0
+
+
+def _cached_listing(ctx: AppContext) -> Any:
+    """:func:`~floorguard.domain.contracts.listed_expiry_table` shared through the context.
+
+    Keyed on the contract specification object (specifications come from a
+    cache keyed on the contracts file and its modification time, so an edited
+    file gives a new object), the range and the listing date.
+    """
+    from floorguard.domain.contracts import listed_expiry_table
+    from floorguard.services._cache import context_cache
+
+    cache = context_cache(ctx, "insurance.expiry_table", ttl=LISTING_CACHE_SECONDS, size=64)
+
+    def listing(spec: Any, start: dt.date, end: dt.date, as_of: dt.date) -> pd.DataFrame:
+        return cache.get_or_compute((_Same(spec), start, end, as_of),
+                                    lambda: listed_expiry_table(spec, start, end, as_of=as_of))
+
+    return listing
+
+
+def _synthetic_expiry(
+    ctx: AppContext, spec: Any, spot: float, ts: pd.Timestamp, surface: Any, rate: float, dividend: float,
+    expiry: dt.date, listing: Any,
+) -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
+    """:func:`_chain_expiry` of the synthetic chain, pricing only ``expiry``; cached in the context.
+
+    Each row of :func:`~floorguard.domain.chains.synthetic_chain` is priced on
+    its own, so the one-expiry chain (listed up to ``expiry``) has exactly the
+    full chain's quotes of that expiry. The key holds every input: the
+    specification, the underlying level, the exact quote time, the surface
+    (a frozen dataclass), the rate, the dividend yield and the expiry.
+    The cached frame must not be modified (callers copy it).
+    """
+    from floorguard.domain.chains import synthetic_chain
+    from floorguard.services._cache import context_cache
+
+    def compute() -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
+        horizon = max(1, (expiry - ts.tz_convert(spec.timezone).date()).days)
+        chain = synthetic_chain(spec, spot, ts, surface, rate, dividend, horizon_days=horizon,
+                                expiries=[expiry], listing=listing)
+        return _chain_expiry(chain, expiry)
+
+    cache = context_cache(ctx, "insurance.synthetic_expiry", ttl=SYNTHETIC_CACHE_SECONDS, size=256)
+    return cache.get_or_compute((_Same(spec), float(spot), ts, surface, float(rate), float(dividend), expiry),
+                                compute)
 
 
 @functools.lru_cache(maxsize=8)
@@ -593,19 +708,22 @@ def quote_policy(
     synthetic_meta: tuple[float, str] | None = None
     if chain is None:
         from floorguard.core.pricing import ModelSurface
-        from floorguard.domain.chains import synthetic_chain
+        from floorguard.domain.chains import synthetic_expiries
 
         rate0 = float(request.rate) if request.rate is not None else rate_default
         div0 = float(request.dividend_yield) if request.dividend_yield is not None else settings.index_dividend_yield
         atm, vol_src = _atm_vol(ctx, request, index, as_of.date())
         surface = ModelSurface(atm_vol=atm)
-        chain = synthetic_chain(spec, underlying_level, pd.Timestamp(as_of), surface, rate0, div0,
-                                horizon_days=max(60, request.term_days + 60))
+        synth_ts = pd.Timestamp(as_of)
+        listing = _cached_listing(ctx)
+        # the synthetic chain's expiries, then only the expiries tried are priced (_synthetic_expiry)
+        synth_expiries = synthetic_expiries(spec, synth_ts, horizon_days=max(60, request.term_days + 60),
+                                            listing=listing)
         synthetic_meta = (atm, vol_src)
         shape = ", ".join(f"{k} {getattr(surface, k):g}" for k in ("skew", "curvature", "term_slope")
                           if isinstance(getattr(surface, k, None), (int, float)))
         pricing = PricingSource("synthetic", f"synthetic chain, model surface (ATM vol {atm:.4f}: {vol_src}"
-                                + (f"; {shape}" if shape else "") + ")", chain.as_of.isoformat(), True)
+                                + (f"; {shape}" if shape else "") + ")", synth_ts.isoformat(), True)
         vol_note = f"SYNTHETIC model surface (ModelSurface), ATM vol {atm:.4f} from {vol_src}" + (
             f"; {shape} (pricing-engine defaults)" if shape else "")
         warnings.insert(0, "SYNTHETIC prices: model estimates from a volatility surface, not market quotes")
@@ -629,7 +747,8 @@ def quote_policy(
         )
     limits = LiquidityLimits(settings.max_spread_pct, settings.min_open_interest, settings.min_volume)
 
-    live = [e for e in chain.expiries() if e > local_start.date()]
+    all_expiries = chain.expiries() if synthetic_meta is None else synth_expiries
+    live = [e for e in all_expiries if e > local_start.date()]
     expiry_choice = select_expiry(live, term_end.date())
     covering = [e for e in sorted(live) if e >= expiry_choice.expiry][:MAX_EXPIRY_TRIES]
     failures: list[str] = []
@@ -647,8 +766,12 @@ def quote_policy(
             rate, div = rate0, div0
             rates_meta = {"rate": rate, "index_dividend_yield": div,
                           "source": "user" if request.rate is not None else "settings"}
-        quotes, root = _pm_quotes(chain, expiry)
-        t_years = chain.t_years(expiry, root)
+        if synthetic_meta is None:
+            quotes, root, t_years, end_utc = _chain_expiry(chain, expiry)
+        else:
+            quotes, root, t_years, end_utc = _synthetic_expiry(
+                ctx, spec, underlying_level, synth_ts, surface, rate0, div0, expiry, listing)
+            quotes = quotes.copy()  # the cached frame stays as it was
         if t_years <= 0:
             failures.append(f"{expiry.isoformat()}: already settled at the quote time")
             continue
@@ -686,8 +809,6 @@ def quote_policy(
         if leg.strike_reason and "liquidity" in leg.strike_reason:
             warnings.append(f"{leg.kind} {leg.side}: {leg.strike_reason}")
 
-    settle_ts = chain.settles_at()[chain.quotes["expiry"] == pd.Timestamp(expiry)]
-    end_utc = pd.Timestamp(settle_ts.max()).tz_convert("UTC").to_pydatetime()
     start_utc = as_of.astimezone(dt.timezone.utc)
     if end_utc.date() > term_end.date():
         warnings.append(
