@@ -210,9 +210,14 @@ def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
     missing = need - set(quotes.columns)
     if missing:
         raise ValidationError.for_field("quotes", f"missing columns: {', '.join(sorted(missing))}")
-    sub = quotes[quotes["kind"].astype(str).str.lower() == kind]
+    # one pass over plain lists: the records of ``sub.to_dict(orient="records")``
+    # (same keys, values boxed by Series.tolist), without pandas per-row work
+    keep = np.fromiter((str(k).lower() == kind for k in quotes["kind"].tolist()), dtype=bool, count=len(quotes))
+    sub = quotes[keep]
+    cols = list(sub.columns)
     out = []
-    for rec in sub.to_dict(orient="records"):
+    for values in zip(*(sub[c].tolist() for c in sub.columns), strict=True):
+        rec = dict(zip(cols, values, strict=True))
         k = float(rec["strike"])
         if math.isfinite(k) and k > 0:
             out.append(rec)
