@@ -479,8 +479,9 @@ def _atm_vol(ctx: AppContext, request: QuoteRequest, index: str, as_of: dt.date)
 
 def _pm_quotes(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None]:
     """Quotes of one expiry, one root (PM-settled SPXW preferred over AM SPX)."""
-    sub = chain.slice(expiry=expiry)
-    q = sub.quotes
+    q = chain.quotes
+    if not (q["expiry"] == pd.Timestamp(expiry)).all():  # a one-expiry chain is its own slice
+        q = chain.slice(expiry=expiry).quotes
     roots = [r for r in q["root"].unique() if r]
     root = None
     if len(roots) > 1:
@@ -502,6 +503,8 @@ def _chain_expiry(chain: Any, expiry: dt.date) -> tuple[pd.DataFrame, str | None
 
 #: listed-expiry tables (a function of the contract, the local date and the range) live this long (seconds)
 LISTING_CACHE_SECONDS = 3600.0
+#: listed expiries are tabulated once this far ahead of the quote date (the longest term, 1095 days, + 60)
+LISTING_DAYS = 3 * 365 + 60
 #: priced synthetic expiries (a function of the exact quote time) live this long (seconds)
 SYNTHETIC_CACHE_SECONDS = 300.0
 
@@ -513,27 +516,34 @@ def _cached_listing(ctx: AppContext) -> Any:
     cache keyed on the contracts file and its modification time, so an edited
     file gives a new object), the range and the listing date.
     """
-    from floorguard.domain.contracts import listed_expiry_table
+    from floorguard.domain.contracts import exchange_calendar, listed_expiry_table
     from floorguard.services._cache import context_cache
 
     cache = context_cache(ctx, "insurance.expiry_table", ttl=LISTING_CACHE_SECONDS, size=64)
 
     def listing(spec: Any, start: dt.date, end: dt.date, as_of: dt.date) -> pd.DataFrame:
-        return cache.get_or_compute((_Same(spec), start, end, as_of),
-                                    lambda: listed_expiry_table(spec, start, end, as_of=as_of))
+        longest = start + dt.timedelta(days=LISTING_DAYS)
+        if end > longest:
+            return listed_expiry_table(spec, start, end, as_of=as_of)
+        cal_last = exchange_calendar(spec.exchange_calendar).last_session.date()
+        table = cache.get_or_compute((_Same(spec), start, as_of), lambda: listed_expiry_table(
+            spec, start, max(start, min(longest, cal_last)), as_of=as_of))
+        # the rows up to ``end`` of a longer listing are the listing up to ``end`` (sorted, so a prefix)
+        return table.iloc[: int(np.searchsorted(table["expiry"].to_numpy(), end, side="right"))]
 
     return listing
 
 
 def _synthetic_expiry(
     ctx: AppContext, spec: Any, spot: float, ts: pd.Timestamp, surface: Any, rate: float, dividend: float,
-    expiry: dt.date, listing: Any,
+    expiry: dt.date, listing: Any, horizon_days: int,
 ) -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
     """:func:`_chain_expiry` of the synthetic chain, pricing only ``expiry``; cached in the context.
 
     Each row of :func:`~floorguard.domain.chains.synthetic_chain` is priced on
     its own, so the one-expiry chain (listed up to ``expiry``) has exactly the
-    full chain's quotes of that expiry. The key holds every input: the
+    full chain's quotes of that expiry, whatever the horizon ``horizon_days``
+    listing it (only the chain's notes depend on it). The key holds every input: the
     specification, the underlying level, the exact quote time, the surface
     (a frozen dataclass), the rate, the dividend yield and the expiry.
     The cached frame must not be modified (callers copy it).
@@ -542,8 +552,7 @@ def _synthetic_expiry(
     from floorguard.services._cache import context_cache
 
     def compute() -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
-        horizon = max(1, (expiry - ts.tz_convert(spec.timezone).date()).days)
-        chain = synthetic_chain(spec, spot, ts, surface, rate, dividend, horizon_days=horizon,
+        chain = synthetic_chain(spec, spot, ts, surface, rate, dividend, horizon_days=horizon_days,
                                 expiries=[expiry], listing=listing)
         return _chain_expiry(chain, expiry)
 
@@ -717,8 +726,8 @@ def quote_policy(
         synth_ts = pd.Timestamp(as_of)
         listing = _cached_listing(ctx)
         # the synthetic chain's expiries, then only the expiries tried are priced (_synthetic_expiry)
-        synth_expiries = synthetic_expiries(spec, synth_ts, horizon_days=max(60, request.term_days + 60),
-                                            listing=listing)
+        synth_horizon = max(60, request.term_days + 60)
+        synth_expiries = synthetic_expiries(spec, synth_ts, horizon_days=synth_horizon, listing=listing)
         synthetic_meta = (atm, vol_src)
         shape = ", ".join(f"{k} {getattr(surface, k):g}" for k in ("skew", "curvature", "term_slope")
                           if isinstance(getattr(surface, k, None), (int, float)))
@@ -770,7 +779,7 @@ def quote_policy(
             quotes, root, t_years, end_utc = _chain_expiry(chain, expiry)
         else:
             quotes, root, t_years, end_utc = _synthetic_expiry(
-                ctx, spec, underlying_level, synth_ts, surface, rate0, div0, expiry, listing)
+                ctx, spec, underlying_level, synth_ts, surface, rate0, div0, expiry, listing, synth_horizon)
             quotes = quotes.copy()  # the cached frame stays as it was
         if t_years <= 0:
             failures.append(f"{expiry.isoformat()}: already settled at the quote time")
