@@ -1,0 +1,190 @@
+"""The insurance engine's per-context caches change its speed, never its drafts.
+
+A new portfolio on known symbols reuses, from ``ctx.resources``: the last
+closes, the VIX look-up, the GARCH fit, the listed-expiry table and the priced
+synthetic expiries. These tests check that
+
+* a draft quoted on a warm context (after other portfolios, floors, terms and
+  strategies) equals the draft quoted on a cold context, exactly;
+* the keys follow their inputs (another term is another expiry, another quote
+  time another priced chain, another horizon reuses the one GARCH fit);
+* the fast pieces agree with their references: the one-expiry synthetic chain
+  with the full chain's slice, the listing cut at a horizon with the listing
+  up to it, ``synthetic_expiries`` with the chain's expiries, and the
+  strategies' records with ``DataFrame.to_dict(orient="records")``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from floorguard.domain.portfolio import Position
+
+SYMS = ("AAPL", "AMD", "BAC", "BBY", "CVX", "GE", "HD", "JNJ", "JPM", "KO",
+        "LLY", "MRK", "MSFT", "PEP", "PFE", "PG", "RRC", "UNH", "WMT", "XOM")
+#: VIX is current at this date (bundled data end 2022): the VIX path
+AS_OF = dt.datetime(2022, 6, 1, 19, 30, 5, tzinfo=dt.UTC)
+#: VIX is stale here: the GARCH path
+LATE = dt.datetime(2026, 3, 4, 15, 0, 0, tzinfo=dt.UTC)
+
+
+def _positions(symbols: tuple[str, ...], step: int) -> list[Position]:
+    return [Position(s, 20 + 3 * i + step) for i, s in enumerate(symbols)]
+
+
+def _draft(ctx: Any, positions: list[Position], **kw: Any) -> dict[str, Any]:
+    from floorguard.services.insurance import QuoteRequest, quote_policy
+
+    args = {"floor_pct": 0.9, "term_days": 30, "strategy": "protective_put", "index": "SPX", "as_of": AS_OF, **kw}
+    return quote_policy(ctx, positions, QuoteRequest(**args)).to_dict()
+
+
+def _cold(settings: Any, positions: list[Position], **kw: Any) -> dict[str, Any]:
+    from floorguard.services.context import AppContext
+
+    fresh = AppContext(settings)
+    try:
+        return _draft(fresh, positions, **kw)
+    finally:
+        fresh.close()
+
+
+def _warm_up(ctx: Any, symbols: tuple[str, ...] = SYMS, as_of: dt.datetime = AS_OF) -> None:
+    for step, (floor, term, strategy) in enumerate([(0.9, 30, "protective_put"), (0.85, 45, "collar"),
+                                                    (0.95, 14, "put_spread"), (0.9, 30, "collar")]):
+        _draft(ctx, _positions(symbols, 100 + step), floor_pct=floor, term_days=term, strategy=strategy,
+               as_of=as_of)
+
+
+@pytest.mark.parametrize("strategy", ["protective_put", "collar", "put_spread"])
+def test_warm_draft_equals_cold_draft(svc_ctx: Any, svc_settings: Any, strategy: str) -> None:
+    _warm_up(svc_ctx)
+    assert svc_ctx.resources["insurance.synthetic_expiry"].hits > 0  # the warm-up reused priced expiries
+    for positions, kw in [
+        (_positions(SYMS, 7), {}),  # new quantities
+        (_positions(SYMS, 11), {"floor_pct": 0.87, "term_days": 33}),  # new quantities, floor and term
+        (_positions(SYMS, 13), {"as_of": AS_OF + dt.timedelta(seconds=1)}),  # another quote time
+    ]:
+        warm = _draft(svc_ctx, positions, strategy=strategy, **kw)
+        assert warm == _cold(svc_settings, positions, strategy=strategy, **kw)
+
+
+def test_new_symbols_after_warm_up_and_the_garch_path(svc_ctx: Any, svc_settings: Any) -> None:
+    _warm_up(svc_ctx, SYMS[:8], as_of=LATE)
+    fits = svc_ctx.resources["garch_fit"]
+    assert (fits.hits, fits.misses) == (2, 1)  # one fit for the three horizons (30, 45, 14 days)
+    unseen = (*SYMS[8:], "MTUM")
+    for strategy in ("protective_put", "collar"):
+        warm = _draft(svc_ctx, _positions(unseen, 5), strategy=strategy, as_of=LATE, term_days=60)
+        cold = _cold(svc_settings, _positions(unseen, 5), strategy=strategy, as_of=LATE, term_days=60)
+        assert warm == cold
+        assert "GARCH(1,1)" in warm["assumptions"]["volatility"]
+
+
+def test_keys_follow_the_term_and_the_quote_time(svc_ctx: Any) -> None:
+    pos = _positions(SYMS, 1)
+    a = _draft(svc_ctx, pos)
+    priced = svc_ctx.resources["insurance.synthetic_expiry"]
+    tables = svc_ctx.resources["insurance.expiry_table"]
+    assert (priced.misses, tables.misses) == (1, 1)
+    assert _draft(svc_ctx, pos) == a and priced.hits == 1
+    b = _draft(svc_ctx, pos, term_days=60)  # another term: another expiry and price
+    assert b["expiry"] > a["expiry"] and b["put_leg"]["price"] > a["put_leg"]["price"]
+    assert b["assumptions"]["t_years"] > a["assumptions"]["t_years"]
+    assert priced.misses == 2 and tables.misses == 1  # the day's listing serves every horizon
+    c = _draft(svc_ctx, pos, as_of=AS_OF + dt.timedelta(minutes=10))  # same expiry, later: re-priced
+    assert c["expiry"] == a["expiry"] and priced.misses == 3
+    assert c["assumptions"]["t_years"] < a["assumptions"]["t_years"]
+    assert c["put_leg"]["price"] != a["put_leg"]["price"] or c["put_leg"]["iv"] != a["put_leg"]["iv"]
+    _draft(svc_ctx, pos, as_of=AS_OF + dt.timedelta(days=1))  # another day: another listing
+    assert tables.misses == 2
+
+
+def test_cached_quotes_are_not_modified_by_a_quote(svc_ctx: Any) -> None:
+    pos = _positions(SYMS, 2)
+    _draft(svc_ctx, pos, strategy="collar")
+    cache = svc_ctx.resources["insurance.synthetic_expiry"]
+    ((_, (quotes, *_)),) = [(k, v) for k, (_, v) in cache._done.items()]  # noqa: SLF001
+    before = quotes.copy()
+    _draft(svc_ctx, _positions(SYMS, 3), strategy="collar")
+    _draft(svc_ctx, _positions(SYMS, 4), strategy="protective_put")
+    pd.testing.assert_frame_equal(quotes, before)
+
+
+# --------------------------------------------------------------------------- references
+
+
+def _spec(name: str) -> Any:
+    from floorguard.domain.contracts import get_contract_spec
+
+    return get_contract_spec(name)
+
+
+@pytest.mark.parametrize(("name", "as_of", "horizon"), [
+    ("SPXW", pd.Timestamp("2022-06-01 19:30:05", tz="UTC"), 90),
+    ("SPXW", pd.Timestamp("2022-06-04 12:00:00", tz="UTC"), 400),  # a Saturday: valued at Friday's close
+    ("XSP", pd.Timestamp("2026-03-04 15:00:00", tz="UTC"), 120),
+    ("SPY", pd.Timestamp("2022-12-23 14:00:07.123456", tz="UTC"), 70),
+])
+def test_one_expiry_synthetic_chain_equals_the_full_chain_slice(name: str, as_of: pd.Timestamp,
+                                                                 horizon: int) -> None:
+    from floorguard.core.pricing import ModelSurface
+    from floorguard.domain.chains import synthetic_chain, synthetic_expiries
+    from floorguard.services.insurance import _chain_expiry
+
+    spec = _spec(name)
+    level = {"SPXW": 4101.23, "XSP": 410.123, "SPY": 409.87}[name]
+    surface = ModelSurface(atm_vol=0.2137)
+    full = synthetic_chain(spec, level, as_of, surface, 0.031, 0.014, horizon_days=horizon)
+    assert synthetic_expiries(spec, as_of, horizon_days=horizon) == full.expiries()
+    picks = full.expiries()
+    for expiry in [picks[0], picks[len(picks) // 2], picks[-1]]:
+        ref = _chain_expiry(full, expiry)
+        for h in (horizon, max(1, (expiry - as_of.tz_convert(spec.timezone).date()).days)):
+            one = synthetic_chain(spec, level, as_of, surface, 0.031, 0.014, horizon_days=h, expiries=[expiry])
+            got = _chain_expiry(one, expiry)
+            pd.testing.assert_frame_equal(got[0], ref[0], check_exact=True)
+            assert got[1:] == ref[1:]
+
+
+def test_listing_cut_at_a_horizon_equals_the_listing_to_it(svc_ctx: Any) -> None:
+    from floorguard.domain.contracts import listed_expiry_table
+    from floorguard.services.insurance import _cached_listing
+
+    listing = _cached_listing(svc_ctx)
+    for name in ("SPXW", "XSP", "SPY"):
+        spec = _spec(name)
+        for start in (dt.date(2022, 6, 1), dt.date(2022, 12, 23), dt.date(2026, 3, 4)):
+            for days in (1, 7, 31, 61, 90, 95, 400, 1155, 1200):
+                end = start + dt.timedelta(days=days)
+                pd.testing.assert_frame_equal(listing(spec, start, end, start),
+                                              listed_expiry_table(spec, start, end, as_of=start),
+                                              check_exact=True)
+    assert len(svc_ctx.resources["insurance.expiry_table"]) == 9
+
+
+def test_strategy_records_equal_pandas_records() -> None:
+    from floorguard.core.pricing import ModelSurface
+    from floorguard.domain.chains import synthetic_chain
+    from floorguard.domain.strategies import _rows
+
+    chain = synthetic_chain(_spec("SPXW"), 4000.0, pd.Timestamp("2022-06-01 19:30", tz="UTC"),
+                            ModelSurface(atm_vol=0.2), 0.03, 0.015, horizon_days=20)
+    q = chain.quotes.copy()
+    q.loc[3, "strike"] = np.nan  # dropped by both
+    q.loc[5, "kind"] = " PUT"  # kept as a put by neither the reference nor the fast path (strip is not done)
+    for kind in ("put", "call"):
+        sub = q[q["kind"].astype(str).str.lower() == kind]
+        ref = [r for r in sub.to_dict(orient="records") if np.isfinite(float(r["strike"])) and r["strike"] > 0]
+        ref.sort(key=lambda r: float(r["strike"]))
+        got = _rows(q, kind)
+        assert len(got) == len(ref) > 10
+        for g, r in zip(got, ref, strict=True):
+            assert list(g) == list(r)
+            assert all(type(g[k]) is type(r[k]) for k in g)
+            assert all(g[k] == r[k] or (g[k] != g[k] and r[k] != r[k]) for k in g)
