@@ -188,3 +188,27 @@ def test_strategy_records_equal_pandas_records() -> None:
             assert list(g) == list(r)
             assert all(type(g[k]) is type(r[k]) for k in g)
             assert all(g[k] == r[k] or (g[k] != g[k] and r[k] != r[k]) for k in g)
+
+
+def test_expiry_root_time_table_equals_the_pandas_group_by() -> None:
+    from floorguard.domain.chains import _max_t_by_expiry_root
+
+    rng = np.random.default_rng(11)
+    n = 400
+    frame = pd.DataFrame({
+        "expiry": pd.to_datetime(rng.choice(["2022-06-03", "2022-06-17", "2022-07-15", "2022-06-10"], n)),
+        "root": rng.choice(["SPX", "SPXW", ""], n),
+        "t": rng.uniform(0.0, 0.2, n),
+    })
+    frame.loc[rng.choice(n, 30, replace=False), "t"] = np.nan
+    frame.loc[(frame["expiry"] == "2022-07-15") & (frame["root"] == "SPX"), "t"] = np.nan  # a NaN-only group
+    grouped = frame.groupby(["expiry", "root"], sort=False)["t"].max()
+    ref: dict[pd.Timestamp, dict[str, float]] = {}
+    for (e, r), t in grouped.items():
+        ref.setdefault(pd.Timestamp(e), {})[str(r)] = float(t)
+    got = _max_t_by_expiry_root(frame["expiry"].tolist(), frame["root"].tolist(), frame["t"].tolist())
+    assert list(got) == list(ref)
+    for e in ref:
+        assert list(got[e]) == list(ref[e])
+        assert all(got[e][r] == ref[e][r] or (np.isnan(got[e][r]) and np.isnan(ref[e][r])) for r in ref[e])
+    assert any(np.isnan(v) for d in got.values() for v in d.values())

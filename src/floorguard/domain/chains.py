@@ -192,6 +192,25 @@ class ForwardEstimate:
         }
 
 
+def _max_t_by_expiry_root(expiries: list[Any], roots: list[Any], ts: list[float]) -> dict[pd.Timestamp, dict[str, float]]:
+    """``{expiry: {root: max t}}`` in order of first appearance, as ``groupby(sort=False).max()``.
+
+    Rows with a missing expiry or root are left out; NaN times are skipped
+    (a group of NaN only is NaN). Plain lists: a chain's few hundred rows cost
+    less than a pandas group-by.
+    """
+    table: dict[pd.Timestamp, dict[str, float]] = {}
+    for e, r, t in zip(expiries, roots, ts, strict=True):
+        if pd.isna(e) or (not isinstance(r, str) and pd.isna(r)):
+            continue
+        by_root = table.setdefault(pd.Timestamp(e), {})
+        key = str(r)
+        old = by_root.get(key)
+        if old is None or (t > old) or (old != old and t == t):
+            by_root[key] = float(t)
+    return table
+
+
 @dataclass(frozen=True)
 class OptionChain:
     """Quotes of one underlying's listed options at one moment.
@@ -358,14 +377,8 @@ class OptionChain:
     def _t_table(self) -> dict[pd.Timestamp, dict[str, float]]:
         """``{expiry: {root: t_years}}``, computed once per chain."""
         if "t_table" not in self._cache:
-            frame = pd.DataFrame(
-                {"expiry": self.quotes["expiry"], "root": self.quotes["root"], "t": self.quote_t_years()}
-            )
-            grouped = frame.groupby(["expiry", "root"], sort=False)["t"].max()
-            table: dict[pd.Timestamp, dict[str, float]] = {}
-            for (e, r), t in grouped.items():
-                table.setdefault(pd.Timestamp(e), {})[str(r)] = float(t)
-            self._cache["t_table"] = table
+            self._cache["t_table"] = _max_t_by_expiry_root(
+                self.quotes["expiry"].tolist(), self.quotes["root"].tolist(), self.quote_t_years().tolist())
         return self._cache["t_table"]
 
     def slice(
