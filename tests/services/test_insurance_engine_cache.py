@@ -77,7 +77,7 @@ def test_warm_draft_equals_cold_draft(svc_ctx: Any, svc_settings: Any, strategy:
 def test_new_symbols_after_warm_up_and_the_garch_path(svc_ctx: Any, svc_settings: Any) -> None:
     _warm_up(svc_ctx, SYMS[:8], as_of=LATE)
     fits = svc_ctx.resources["garch_fit"]
-    assert (fits.hits, fits.misses) == (2, 1)  # one fit for the three horizons (30, 45, 14 days)
+    assert (fits.hits, fits.misses) == (3, 1)  # one fit for the four quotes on three horizons
     unseen = (*SYMS[8:], "MTUM")
     for strategy in ("protective_put", "collar"):
         warm = _draft(svc_ctx, _positions(unseen, 5), strategy=strategy, as_of=LATE, term_days=60)
@@ -212,3 +212,17 @@ def test_expiry_root_time_table_equals_the_pandas_group_by() -> None:
         assert list(got[e]) == list(ref[e])
         assert all(got[e][r] == ref[e][r] or (np.isnan(got[e][r]) and np.isnan(ref[e][r])) for r in ref[e])
     assert any(np.isnan(v) for d in got.values() for v in d.values())
+
+
+@pytest.mark.parametrize("model", ["garch", "gjr"])
+def test_garch_term_vols_equal_forecast_vol_at_every_horizon(model: str) -> None:
+    from floorguard.core.forecast import fit_garch, forecast_vol, garch_term_vols
+    from floorguard.services.insurance import GARCH_MAX_HORIZON
+
+    returns = np.random.default_rng(4).standard_t(5, 1500) * 0.011
+    fit = fit_garch(returns, model=model)
+    terms = garch_term_vols(fit, GARCH_MAX_HORIZON)
+    assert terms.shape == (756,) and GARCH_MAX_HORIZON == round(1095 * 252 / 365)
+    for h in (1, 2, 10, 21, 22, 41, 63, 252, 500, 755, 756):
+        assert terms[h - 1] == forecast_vol(fit, h, n_sims=100, seed=0).term_vol_annual[-1]
+    assert np.all(np.diff(terms) != 0)  # the horizons are not all one number

@@ -413,6 +413,8 @@ def _notional(v0: float, beta: float, request: QuoteRequest) -> Any:
 
 #: VIX older than this many calendar days before the quote is not used as the ATM level.
 VIX_MAX_AGE_DAYS = 7
+#: trading days of the longest term (1095 calendar days): the GARCH term vols are tabulated this far
+GARCH_MAX_HORIZON = round(3 * 365 * 252 / 365)
 
 
 def _atm_vol(ctx: AppContext, request: QuoteRequest, index: str, as_of: dt.date) -> tuple[float, str]:
@@ -452,25 +454,20 @@ def _atm_vol(ctx: AppContext, request: QuoteRequest, index: str, as_of: dt.date)
         why = f"VIX in the market data ends {vix_date.isoformat()}, not current at {as_of.isoformat()}"
     horizon = max(1, round(request.term_days * 252 / 365))
 
-    def fit() -> tuple[Any, int, str]:
-        from floorguard.core.forecast import fit_garch
+    def fit() -> tuple[tuple[float, ...], int, str]:
+        from floorguard.core.forecast import fit_garch, garch_term_vols
 
         closes = md.price_history([index], end=as_of)[index].dropna()
         returns = closes.pct_change().dropna().to_numpy()[-2520:]
-        return fit_garch(returns), len(returns), closes.index[-1].date().isoformat()
-
-    def compute() -> tuple[float, int, str]:
-        from floorguard.core.forecast import forecast_vol
-
-        # the fit does not depend on the term: one per index, date and sources, any horizon
-        garch, n, end = context_cache(ctx, "garch_fit", ttl=3600.0, size=16).get_or_compute(
-            (index, as_of.isoformat(), sources), fit)
-        vol = float(forecast_vol(garch, horizon_days=horizon).term_vol_annual[-1])
-        return vol, n, end
+        # the term vol of every horizon a term can have (1..GARCH_MAX_HORIZON days) from one recursion
+        terms = garch_term_vols(fit_garch(returns), GARCH_MAX_HORIZON)
+        return tuple(float(v) for v in terms), len(returns), closes.index[-1].date().isoformat()
 
     try:
-        cache = context_cache(ctx, "garch_atm_vol", ttl=3600.0, size=32)
-        vol, n, end = cache.get_or_compute((index, as_of.isoformat(), horizon, sources), compute)
+        # the fit does not depend on the term: one per index, date and sources serves any horizon
+        cache = context_cache(ctx, "garch_fit", ttl=3600.0, size=16)
+        terms, n, end = cache.get_or_compute((index, as_of.isoformat(), sources), fit)
+        vol = terms[horizon - 1]
     except (SymbolNotFoundError, DataError, ValidationError, KeyError):
         return 0.20, f"default 20% ({why}; no usable {index} history for a GARCH forecast)"
     return vol, (f"GARCH(1,1) forecast of {index} over {horizon} trading days, fitted on {n} daily "

@@ -20,6 +20,7 @@ from floorguard.core.forecast._garch import (
     fit_garch,
     forecast_vol,
     garch_filter,
+    garch_term_vols,
     implied_vol_from_vix,
     vol_risk_premium,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "fomc_events",
     "forecast_vol",
     "garch_filter",
+    "garch_term_vols",
     "implied_vol_from_vix",
     "load_lm_lexicon",
     "parse_events_csv",

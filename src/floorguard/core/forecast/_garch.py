@@ -327,7 +327,7 @@ def forecast_vol(
     cum_paths = np.cumsum(paths, axis=1) / days * TRADING_DAYS
     term_paths = np.sqrt(cum_paths)
     if method == "analytic":
-        central = np.asarray(res.forecast(horizon=h, reindex=False).variance)[-1] / SCALE**2
+        central = _analytic_variance(res, h)
     else:
         central = paths.mean(axis=0)
     term = np.sqrt(np.cumsum(central) / days * TRADING_DAYS)
@@ -342,6 +342,39 @@ def forecast_vol(
         n_sims=int(n_sims),
         model=f"{fit.model}-{fit.dist}",
     )
+
+
+def _analytic_variance(res: Any, h: int) -> FloatArray:
+    """Daily variance (decimal) of the GARCH recursion for days 1..h ahead."""
+    return np.asarray(res.forecast(horizon=h, reindex=False).variance)[-1] / SCALE**2
+
+
+def garch_term_vols(fit: GarchFit, horizon_days: int) -> FloatArray:
+    """Analytic annualised term vols for every horizon 1..``horizon_days`` (an estimate).
+
+    Element ``h - 1`` is ``forecast_vol(fit, h).term_vol_annual[-1]`` (the
+    analytic central path), without the simulated band: one recursion serves
+    every shorter horizon, since the variance of day ``d`` ahead does not
+    depend on how far the forecast runs.
+
+    Parameters
+    ----------
+    fit : GarchFit
+        From :func:`fit_garch`.
+    horizon_days : int
+        Longest horizon in trading days (1..1000).
+
+    Returns
+    -------
+    ndarray, shape (horizon_days,)
+    """
+    if fit.result is None:
+        raise ValidationError.for_field("fit", "has no arch result attached; refit with fit_garch")
+    if int(horizon_days) != horizon_days or not 1 <= horizon_days <= 1000:
+        raise ValidationError.for_field("horizon_days", "must be a whole number in [1, 1000]")
+    h = int(horizon_days)
+    days = np.arange(1, h + 1)
+    return np.sqrt(np.cumsum(_analytic_variance(fit.result, h)) / days * TRADING_DAYS)
 
 
 def implied_vol_from_vix(vix: float) -> float:
