@@ -1,7 +1,9 @@
 """Engines, sessions and migrations.
 
 * :func:`make_engine` builds an engine lazily from a URL: SQLite gets
-  ``PRAGMA foreign_keys=ON``, WAL journaling and a busy timeout; PostgreSQL
+  ``PRAGMA foreign_keys=ON``, WAL journaling, a busy timeout and a pool as
+  large as the API's thread pool; JSON columns accept pre-encoded
+  :class:`~floorguard.persistence.types.RawJSON`; PostgreSQL
   goes through psycopg 3 (``postgresql://`` and ``postgres://`` URLs are
   rewritten to ``postgresql+psycopg://``).
 * :func:`make_sessionmaker` returns a ``sessionmaker`` whose sessions refuse
@@ -93,11 +95,18 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     ConfigurationError
         Invalid URL or a driver that is not installed.
     """
+    from floorguard.persistence.types import json_serializer
+
     parsed = normalise_url(url)
+    kwargs.setdefault("json_serializer", json_serializer)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # SQLite connections are cheap file handles: enough that the API's worker
+            # threads (40), the group committer and the event loop never wait for one.
+            kwargs.setdefault("pool_size", 8)
+            kwargs.setdefault("max_overflow", 56)
     elif parsed.get_backend_name() == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
         connect_args = dict(kwargs.pop("connect_args", {}) or {})

@@ -9,11 +9,16 @@
     ISO text on SQLite; naive datetimes are refused on the way in.
 ``JSONType``
     ``JSONB`` on PostgreSQL, ``JSON`` (text) elsewhere.
+``RawJSON``
+    JSON text encoded already (a large document shared by many rows): engines
+    from :func:`~floorguard.persistence.db.make_engine` store it as it is
+    instead of encoding it again (:func:`json_serializer`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["JSONType", "Money", "UTCDateTime", "to_decimal"]
+__all__ = ["JSONType", "Money", "RawJSON", "UTCDateTime", "json_serializer", "to_decimal"]
 
 MONEY_SCALE = 6
 _QUANT = Decimal(1).scaleb(-MONEY_SCALE)
@@ -92,3 +97,22 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class RawJSON(str):
+    """Text that is already one JSON document, for a ``JSONType`` column.
+
+    ``RawJSON(json.dumps(doc))`` stores ``doc`` without encoding it again; read
+    back, the column gives the parsed document as usual. Only engines made by
+    :func:`~floorguard.persistence.db.make_engine` know it (their
+    ``json_serializer`` is :func:`json_serializer`).
+    """
+
+    __slots__ = ()
+
+
+def json_serializer(value: Any) -> str:
+    """Encode ``value`` for a JSON column; :class:`RawJSON` passes through unchanged."""
+    if isinstance(value, RawJSON):
+        return str(value)
+    return json.dumps(value)

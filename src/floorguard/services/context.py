@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from floorguard.config import Settings, get_settings
 from floorguard.exceptions import ConfigurationError
 from floorguard.marketdata import ProviderChain, build_sources
+from floorguard.persistence.batching import GroupCommitter
 from floorguard.persistence.cache import DbPriceCache
 from floorguard.persistence.db import (
     check_connection,
@@ -108,6 +109,19 @@ class AppContext:
             raise
         finally:
             session.close()
+
+    def group_committer(self) -> GroupCommitter:
+        """The context's :class:`~floorguard.persistence.batching.GroupCommitter` (made on first use).
+
+        Request paths that only append rows (quote drafts) submit their writes
+        here: concurrent requests share one transaction and one commit.
+        """
+        with self._lock:
+            committer = self.resources.get("group_committer")
+            if committer is None:
+                committer = GroupCommitter(self.engine)
+                self.resources["group_committer"] = committer
+            return committer  # type: ignore[no-any-return]
 
     def check_database(self) -> str:
         """Check the database answers and is migrated to the head; return the revision.
