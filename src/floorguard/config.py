@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     quote_rate_limit_per_minute: int = 60
+    #: Seconds an API process reuses a token's lookup (user, role, strategy level)
+    #: before reading it again; 0 reads the database on every request. A token
+    #: revoked, or a level changed, by another process takes effect within this
+    #: time; in the process that changed it, at once.
+    auth_cache_seconds: float = Field(default=5.0, ge=0.0, le=300.0)
     max_request_bytes: int = 2_000_000
     monitor_interval_seconds: int = 900
     near_breach_margin: float = 0.02

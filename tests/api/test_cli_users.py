@@ -25,6 +25,10 @@ def cli_env(svc_settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_user_create_prints_a_working_token(cli_env: Any, client: Any) -> None:
+    # The CLI revokes in another context (as another process would): with the token
+    # cache off, the API refuses the revoked token on the very next request
+    # (tests/api/test_auth_cache.py covers the cached window).
+    cli_env.auth_cache_seconds = 0.0
     runner = CliRunner()
     result = runner.invoke(build_app(), ["user", "create", "--name", "dana", "--admin", "--strategy-level", "3", "--json"])
     assert result.exit_code == 0, result.output

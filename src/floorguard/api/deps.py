@@ -11,13 +11,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from floorguard.api._observability import ApiMetrics
 from floorguard.api._ratelimit import RateLimiter
 from floorguard.config import Settings
 from floorguard.exceptions import AuthenticationError, PermissionDeniedError
 from floorguard.services.context import AppContext
-from floorguard.services.users import Principal, authenticate
+from floorguard.services.users import Principal, authenticate_ctx, cached_principal
 
 __all__ = [
     "AdminDep",
@@ -57,19 +58,25 @@ CtxDep = Annotated[AppContext, Depends(get_ctx)]
 MetricsDep = Annotated[ApiMetrics, Depends(get_metrics)]
 
 
-def get_current_user(
+async def get_current_user(
     request: Request,
     ctx: CtxDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller named by ``Authorization: Bearer <token>`` (401 otherwise)."""
+    """The caller named by ``Authorization: Bearer <token>`` (401 otherwise).
+
+    A token looked up in the last ``settings.auth_cache_seconds`` is answered
+    from memory on the event loop; otherwise the database lookup runs on a
+    worker thread (the loop never waits for the database here).
+    """
     if credentials is None:
         header = request.headers.get("authorization")
         if header:
             raise AuthenticationError("malformed Authorization header: expected 'Bearer <token>'")
         raise AuthenticationError("missing API token: send 'Authorization: Bearer <token>'")
-    with ctx.session() as session:
-        user = authenticate(session, credentials.credentials, ctx.settings.secret_key or "")
+    user = cached_principal(ctx, credentials.credentials)
+    if user is None:
+        user = await run_in_threadpool(authenticate_ctx, ctx, credentials.credentials)
     request.state.user_id = user.id
     return user
 

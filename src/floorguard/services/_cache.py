@@ -57,6 +57,31 @@ class ContentCache(Generic[T]):
         with self._lock:
             self._done.clear()
 
+    def peek(self, key: Hashable) -> T | None:
+        """The fresh value for ``key``, or ``None``: never computes, never waits.
+
+        For callers that must not block (an event loop): on ``None`` they go
+        on to :meth:`get_or_compute` on a worker thread.
+        """
+        with self._lock:
+            hit = self._done.get(key)
+            if hit is None:
+                return None
+            if time.monotonic() - hit[0] > self.ttl:
+                del self._done[key]
+                return None
+            self._done.move_to_end(key)
+            self.hits += 1
+            return hit[1]
+
+    def put(self, key: Hashable, value: T) -> None:
+        """Store ``value`` for ``key`` (fresh for ``ttl`` seconds from now)."""
+        with self._lock:
+            self._done[key] = (time.monotonic(), value)
+            self._done.move_to_end(key)
+            while len(self._done) > self.size:
+                self._done.popitem(last=False)
+
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for ``key``, computing it (once) when missing or expired."""
         while True:

@@ -39,6 +39,8 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -84,11 +86,17 @@ __all__ = [
     "monitor_all",
     "monitor_policy",
     "now",
+    "PreparedQuote",
+    "PricedDraft",
+    "StoredQuote",
+    "prepare_quote",
+    "price_quote",
     "quote",
     "quote_feed",
     "reconcile_binds",
     "settle_due",
     "settle_policy_once",
+    "store_quote",
 ]
 
 logger = logging.getLogger("floorguard.policies")
@@ -247,28 +255,39 @@ def check_suitability(user: Principal, strategy: str) -> None:
         )
 
 
-def _live_notional(session: Session, *, user_id: int | None, index_symbol: str | None) -> float:
-    q = sa.select(sa.func.coalesce(sa.func.sum(InsurancePolicy.coverage_notional), 0)).where(
-        InsurancePolicy.status.in_((*LIVE_STATUSES, "draft"))
+def _live_notional(
+    conn: Session | sa.Connection, *, user_ids: Sequence[int], index_symbols: Sequence[str]
+) -> tuple[dict[str, float], dict[int, float]]:
+    """Insured notional of live policies, per index (all users) and per user (all indices).
+
+    One grouped query for any number of users and indices (a batch of quotes
+    checks all its limits with it).
+    """
+    notional = sa.func.sum(InsurancePolicy.coverage_notional)
+    q = (
+        sa.select(InsurancePolicy.index_symbol, InsurancePolicy.user_id, notional)
+        .where(
+            InsurancePolicy.status.in_((*LIVE_STATUSES, "draft")),
+            sa.or_(InsurancePolicy.index_symbol.in_(sorted(set(index_symbols))),
+                   InsurancePolicy.user_id.in_(sorted(set(user_ids)))),
+        )
+        .group_by(InsurancePolicy.index_symbol, InsurancePolicy.user_id)
     )
-    if user_id is not None:
-        q = q.where(InsurancePolicy.user_id == user_id)
-    if index_symbol is not None:
-        q = q.where(InsurancePolicy.index_symbol == index_symbol)
-    value = session.scalar(q)
-    return float(value or 0)
+    by_index: dict[str, float] = {}
+    by_user: dict[int, float] = {}
+    for index_symbol, user_id, total in conn.execute(q):
+        value = float(total or 0)
+        by_index[index_symbol] = by_index.get(index_symbol, 0.0) + value
+        by_user[user_id] = by_user.get(user_id, 0.0) + value
+    return by_index, by_user
 
 
-def check_limits(session: Session, settings: Any, *, user_id: int, index_symbol: str, notional: float) -> dict[str, Any]:
-    """Maximum insured notional per index (all users) and per user, including this one."""
-    per_index = _live_notional(session, user_id=None, index_symbol=index_symbol) + notional
-    per_user = _live_notional(session, user_id=user_id, index_symbol=None) + notional
-    figures = {
-        "index_total_after": per_index,
-        "index_limit": settings.max_insured_notional_per_index,
-        "user_total_after": per_user,
-        "user_limit": settings.max_insured_notional_per_user,
-    }
+def _limit_figures(
+    settings: Any, *, index_symbol: str, on_index: float, of_user: float, notional: float
+) -> dict[str, Any]:
+    """The limit check on totals already read: figures, or ``LimitExceededError``."""
+    per_index = on_index + notional
+    per_user = of_user + notional
     if per_index > settings.max_insured_notional_per_index:
         raise LimitExceededError(
             f"refused: insured notional on {index_symbol} would reach {per_index:,.0f}, above the per-index "
@@ -279,7 +298,21 @@ def check_limits(session: Session, settings: Any, *, user_id: int, index_symbol:
             f"refused: your insured notional would reach {per_user:,.0f}, above the per-user limit "
             f"{settings.max_insured_notional_per_user:,.0f}"
         )
-    return figures
+    return {
+        "index_total_after": per_index,
+        "index_limit": settings.max_insured_notional_per_index,
+        "user_total_after": per_user,
+        "user_limit": settings.max_insured_notional_per_user,
+    }
+
+
+def check_limits(
+    conn: Session | sa.Connection, settings: Any, *, user_id: int, index_symbol: str, notional: float
+) -> dict[str, Any]:
+    """Maximum insured notional per index (all users) and per user, including this one."""
+    by_index, by_user = _live_notional(conn, user_ids=[user_id], index_symbols=[index_symbol])
+    return _limit_figures(settings, index_symbol=index_symbol, on_index=by_index.get(index_symbol, 0.0),
+                          of_user=by_user.get(user_id, 0.0), notional=notional)
 
 
 def _positions_from_request(ctx: AppContext, user: Principal, body: dict[str, Any]) -> tuple[list[Position], int | None]:
@@ -325,53 +358,106 @@ def _positions_from_request(ctx: AppContext, user: Principal, body: dict[str, An
 #: Seconds an identical quote request reuses the engine's draft (quotes are snapshots).
 QUOTE_MEMO_SECONDS = 30.0
 
+#: Seconds a caller waits for its draft to be stored before giving up (the write may still land).
+QUOTE_STORE_TIMEOUT_SECONDS = 60.0
+
 
 def _quote_memo(ctx: AppContext) -> Any:
     """Identical quote requests within ``QUOTE_MEMO_SECONDS`` share one engine run.
 
     A :class:`~floorguard.services._cache.ContentCache` (single flight: concurrent
-    identical requests wait for the one in flight). The key covers every engine
-    input: positions and prices, the request, the pricing settings and the
-    clock's minute bucket; the draft keeps the time it was priced at
-    (``start_utc``, ``pricing_source.as_of``), so a reused quote says how old it is.
+    identical requests wait for the one in flight) of :class:`PricedDraft`. The
+    key covers every engine input: positions and prices, the request, the
+    pricing settings and the clock's minute bucket; the draft keeps the time it
+    was priced at (``start_utc``, ``pricing_source.as_of``), so a reused quote
+    says how old it is.
     """
     from floorguard.services._cache import context_cache
 
     return context_cache(ctx, "quote_memo", ttl=QUOTE_MEMO_SECONDS, size=256)
 
 
-def _memo_key(ctx: AppContext, positions: Sequence[Position], request: Any) -> str:
-    import json
-
+def _memo_key(ctx: AppContext, positions: Sequence[Position], request: Any) -> tuple[Any, ...]:
+    """Every input of the engine run, as a hashable tuple (the request is a frozen dataclass)."""
     t = request.as_of or now(ctx)
-    fields = {k: v for k, v in dataclasses.asdict(request).items() if k != "as_of"}
-    payload = {
-        "positions": [p.to_dict() for p in positions],
-        "request": _jsonable({k: (str(v) if k == "chain_path" and v is not None else v) for k, v in fields.items()}),
-        "minute": t.replace(second=0, microsecond=0).isoformat(),
-        "settings": [ctx.settings.risk_free_rate, ctx.settings.index_dividend_yield, ctx.settings.max_spread_pct,
-                     ctx.settings.min_open_interest, ctx.settings.market_data_sources],
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    s = ctx.settings
+    return (
+        tuple((p.symbol, p.quantity, p.price, p.asset_type, p.beta, p.sector) for p in positions),
+        dataclasses.replace(request, as_of=None),
+        t.replace(second=0, microsecond=0),
+        (s.risk_free_rate, s.index_dividend_yield, s.max_spread_pct, s.min_open_interest, s.min_volume,
+         tuple(s.market_data_sources), s.contracts_path, s.default_index),
+    )
 
 
-def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, Any]:
-    """Quote a policy draft and store it for ``settings.draft_ttl_seconds``.
+@dataclass(frozen=True)
+class PricedDraft:
+    """One engine run's draft, encoded once: identical quotes share it (and its JSON)."""
 
-    Parameters
-    ----------
-    body : dict
-        The seed's request (``positions``, ``prices``, ``floor_pct``,
-        ``term_days``, ``strategy``) or a ``portfolio_id``; optional
-        ``index_symbol``, ``coverage_ratio``, ``upside_cap_pct``,
-        ``early_trigger_pct``.
+    draft: PolicyDraft
+    #: ``draft.to_dict()`` (plain JSON types); read-only, shared
+    draft_dict: dict[str, Any]
+    #: ``draft_dict`` as compact JSON text
+    draft_json: str
 
-    Returns
-    -------
-    dict
-        ``{"ok": True, "draft_id", "expires_at", "draft": PolicyDraft.to_dict()}``.
+    @classmethod
+    def of(cls, draft: PolicyDraft) -> PricedDraft:
+        import json
+
+        d = draft.to_dict()
+        return cls(draft=draft, draft_dict=d,
+                   draft_json=json.dumps(d, ensure_ascii=False, allow_nan=False, separators=(",", ":")))
+
+
+@dataclass(frozen=True)
+class PreparedQuote:
+    """A checked quote request (suitability, positions, engine inputs); ``priced`` once the engine ran."""
+
+    user: Principal
+    body: dict[str, Any]
+    positions: tuple[Position, ...]
+    portfolio_id: int | None
+    request: Any
+    quoted_at: dt.datetime
+    memo_key: tuple[Any, ...]
+    priced: PricedDraft | None
+
+
+@dataclass(frozen=True)
+class StoredQuote:
+    """A stored draft: what ``POST /api/insurance/quote`` answers."""
+
+    draft_id: str
+    expires_at: dt.datetime
+    priced: PricedDraft
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"ok": True, "draft_id", "expires_at", "draft"}`` (the draft dict is shared: do not mutate)."""
+        return {"ok": True, "draft_id": self.draft_id, "expires_at": self.expires_at.isoformat(),
+                "draft": self.priced.draft_dict}
+
+    def to_json(self) -> bytes:
+        """:meth:`to_dict` as JSON bytes, reusing the draft's encoding."""
+        head = f'{{"ok":true,"draft_id":"{self.draft_id}","expires_at":"{self.expires_at.isoformat()}","draft":'
+        return (head + self.priced.draft_json + "}").encode()
+
+
+def prepare_quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> PreparedQuote:
+    """Check a quote request and look it up in the quote memo; never runs the engine.
+
+    Cheap enough for an event loop when ``body`` has positions (a stored
+    ``portfolio_id`` costs one read). ``priced`` is ``None`` when no identical
+    request was priced in the last ``QUOTE_MEMO_SECONDS``: then call
+    :func:`price_quote` (on a worker thread).
+
+    Raises
+    ------
+    QuoteRefusedError
+        The strategy is above the user's approved level.
+    ValidationError
+        Bad positions, prices or request fields (each named).
     """
-    from floorguard.services.insurance import QuoteRequest, quote_policy
+    from floorguard.services.insurance import QuoteRequest
 
     strategy = str(body.get("strategy") or "protective_put")
     check_suitability(user, strategy)
@@ -387,40 +473,137 @@ def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, A
         index_level=body.get("index_level"),
         as_of=t0,
     )
-    memo_key = _memo_key(ctx, positions, request)
-    draft = _quote_memo(ctx).get_or_compute(memo_key, lambda: quote_policy(ctx, positions, request))
-    with ctx.session() as session:
-        limits = check_limits(
-            session, ctx.settings, user_id=user.id, index_symbol=draft.index_symbol, notional=draft.coverage_notional
-        )
-        draft_id = uuid.uuid4().hex
-        draft_dict = draft.to_dict()
-        expires = t0 + dt.timedelta(seconds=ctx.settings.draft_ttl_seconds)
-        stored_request = {
-            **_jsonable(body),
-            "positions_used": [p.to_dict() for p in positions],
+    key = _memo_key(ctx, positions, request)
+    return PreparedQuote(user=user, body=body, positions=tuple(positions), portfolio_id=portfolio_id,
+                         request=request, quoted_at=t0, memo_key=key, priced=_quote_memo(ctx).peek(key))
+
+
+def price_quote(ctx: AppContext, prepared: PreparedQuote) -> PreparedQuote:
+    """Run the insurance engine for ``prepared`` (once per identical request in flight; blocking)."""
+    if prepared.priced is not None:
+        return prepared
+    from floorguard.services.insurance import quote_policy
+
+    priced = _quote_memo(ctx).get_or_compute(
+        prepared.memo_key, lambda: PricedDraft.of(quote_policy(ctx, list(prepared.positions), prepared.request))
+    )
+    return dataclasses.replace(prepared, priced=priced)
+
+
+@dataclass(frozen=True)
+class _DraftWrite:
+    """One draft row waiting for the group commit (the limits are read in its transaction)."""
+
+    row: dict[str, Any]
+    request_base: dict[str, Any]
+    settings: Any
+    stored: StoredQuote
+
+
+def _write_drafts(conn: sa.Connection, items: list[_DraftWrite]) -> list[StoredQuote | LimitExceededError]:
+    """Group-commit handler: one limits query for the batch, one multi-row insert of the accepted drafts."""
+    import json
+
+    from floorguard.persistence.types import RawJSON
+
+    by_index, by_user = _live_notional(conn, user_ids=[w.row["user_id"] for w in items],
+                                       index_symbols=[w.row["index_symbol"] for w in items])
+    outcomes: list[StoredQuote | LimitExceededError] = []
+    rows: list[dict[str, Any]] = []
+    for w in items:
+        index_symbol, user_id = w.row["index_symbol"], w.row["user_id"]
+        try:
+            limits = _limit_figures(w.settings, index_symbol=index_symbol, on_index=by_index.get(index_symbol, 0.0),
+                                    of_user=by_user.get(user_id, 0.0),
+                                    notional=w.stored.priced.draft.coverage_notional)
+        except LimitExceededError as exc:
+            outcomes.append(exc)
+            continue
+        rows.append({**w.row, "request": RawJSON(json.dumps({**w.request_base, "limits": limits}, allow_nan=False))})
+        outcomes.append(w.stored)
+    if rows:
+        conn.execute(sa.insert(QuoteDraft.__table__), rows)
+    for w, outcome in zip(items, outcomes, strict=True):
+        if outcome is w.stored:
+            draft = w.stored.priced.draft
+            logger.info("quote %s for user %s: %s %s", w.stored.draft_id, w.row["user_id"], draft.strategy,
+                        draft.index_symbol)
+    return outcomes
+
+
+def store_quote(ctx: AppContext, prepared: PreparedQuote) -> Future[StoredQuote]:
+    """Check the insured-notional limits and store the draft, group-committed.
+
+    The future resolves once the draft's transaction committed (or with the
+    refusal, e.g. :class:`~floorguard.exceptions.LimitExceededError`); the
+    limits are read in that same transaction.
+    """
+    from floorguard.persistence.types import RawJSON
+
+    priced = prepared.priced
+    if priced is None:
+        raise ValueError("store_quote needs a priced quote: call price_quote first")
+    draft = priced.draft
+    user, t0 = prepared.user, prepared.quoted_at
+    draft_id = uuid.uuid4().hex
+    expires = t0 + dt.timedelta(seconds=ctx.settings.draft_ttl_seconds)
+    write = _DraftWrite(
+        row={
+            "id": draft_id,
+            "user_id": user.id,
+            "portfolio_id": prepared.portfolio_id,
+            "status": "open",
+            "created_at": t0,
+            "expires_at": expires,
+            "strategy": draft.strategy,
+            "index_symbol": draft.index_symbol,
+            "coverage_notional": _money(draft.coverage_notional),
+            "premium_net": _money(draft.premium_net if math.isfinite(draft.premium_net) else 0.0),
+            "draft": RawJSON(priced.draft_json),
+        },
+        request_base={
+            **_jsonable(prepared.body),
+            "positions_used": [p.to_dict() for p in prepared.positions],
             "quoted_at": t0.isoformat(),
-            "limits": limits,
             "user_strategy_level": user.strategy_level,
-        }
-        session.add(
-            QuoteDraft(
-                id=draft_id,
-                user_id=user.id,
-                portfolio_id=portfolio_id,
-                status="open",
-                created_at=t0,
-                expires_at=expires,
-                strategy=draft.strategy,
-                index_symbol=draft.index_symbol,
-                coverage_notional=_money(draft.coverage_notional),
-                premium_net=_money(draft.premium_net if math.isfinite(draft.premium_net) else 0.0),
-                request=stored_request,
-                draft=draft_dict,
-            )
-        )
-    logger.info("quote %s for user %s: %s %s", draft_id, user.id, draft.strategy, draft.index_symbol)
-    return {"ok": True, "draft_id": draft_id, "expires_at": expires.isoformat(), "draft": draft_dict}
+        },
+        settings=ctx.settings,
+        stored=StoredQuote(draft_id=draft_id, expires_at=expires, priced=priced),
+    )
+    return ctx.group_committer().submit(_write_drafts, write)
+
+
+def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """Quote a policy draft and store it for ``settings.draft_ttl_seconds``.
+
+    The blocking composition of :func:`prepare_quote`, :func:`price_quote`
+    and :func:`store_quote` (the API awaits the same steps without blocking
+    its event loop).
+
+    Parameters
+    ----------
+    body : dict
+        The seed's request (``positions``, ``prices``, ``floor_pct``,
+        ``term_days``, ``strategy``) or a ``portfolio_id``; optional
+        ``index_symbol``, ``coverage_ratio``, ``upside_cap_pct``,
+        ``early_trigger_pct``.
+
+    Returns
+    -------
+    dict
+        ``{"ok": True, "draft_id", "expires_at", "draft": PolicyDraft.to_dict()}``.
+    """
+    prepared = price_quote(ctx, prepare_quote(ctx, user, body))
+    future = store_quote(ctx, prepared)
+    try:
+        stored = future.result(timeout=QUOTE_STORE_TIMEOUT_SECONDS)
+    except FutureTimeout as exc:
+        raise DataError(
+            f"the draft was not stored within {QUOTE_STORE_TIMEOUT_SECONDS:g} s (database busy); quote again"
+        ) from exc
+    import json
+
+    return json.loads(stored.to_json())  # the caller's own copy: the memo's draft dict stays intact
 
 
 # =============================================================================== bind

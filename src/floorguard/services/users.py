@@ -32,6 +32,8 @@ __all__ = [
     "CreatedUser",
     "Principal",
     "authenticate",
+    "authenticate_ctx",
+    "cached_principal",
     "create_user",
     "get_user",
     "hash_token",
@@ -39,6 +41,7 @@ __all__ = [
     "list_users",
     "required_level",
     "revoke_tokens",
+    "forget_principals",
     "set_strategy_level",
 ]
 
@@ -176,6 +179,41 @@ def authenticate(session: Session, token: str | None, secret_key: str) -> Princi
     if last is None or (now - last).total_seconds() > 60:
         api_token.last_used_at = now  # coarse, to keep reads cheap
     return _principal(user)
+
+
+def _principal_cache(ctx: Any) -> Any:
+    from floorguard.services._cache import context_cache
+
+    return context_cache(ctx, "principals", ttl=ctx.settings.auth_cache_seconds, size=10_000)
+
+
+def cached_principal(ctx: Any, token: str | None) -> Principal | None:
+    """The caller of ``token`` if this process looked it up less than ``auth_cache_seconds`` ago.
+
+    Never touches the database (an event loop may call it); ``None`` means
+    "call :func:`authenticate_ctx`". Keyed by the token's HMAC, not the token.
+    """
+    if not token or ctx.settings.auth_cache_seconds <= 0:
+        return None
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return _principal_cache(ctx).peek(hash_token(token, ctx.settings.secret_key or ""))  # type: ignore[no-any-return]
+
+
+def authenticate_ctx(ctx: Any, token: str | None) -> Principal:
+    """:func:`authenticate` in its own transaction, remembered for ``auth_cache_seconds``."""
+    secret = ctx.settings.secret_key or ""
+    with ctx.session() as session:
+        principal = authenticate(session, token, secret)
+    if ctx.settings.auth_cache_seconds > 0 and token:
+        _principal_cache(ctx).put(hash_token(token, secret), principal)
+    return principal
+
+
+def forget_principals(ctx: Any) -> None:
+    """Drop this process's remembered token lookups (after a role, level or token change)."""
+    if ctx.settings.auth_cache_seconds > 0:
+        _principal_cache(ctx).clear()
 
 
 def get_user(session: Session, user_id: int) -> Principal:

@@ -38,7 +38,9 @@ def list_users(ctx: CtxDep, admin: AdminDep) -> list[dict[str, Any]]:
 @router.put("/users/{user_id}/strategy-level", response_model=UserOut, summary="Approve a strategy level")
 def set_level(user_id: UserId, body: StrategyLevelIn, ctx: CtxDep, admin: AdminDep) -> dict[str, Any]:
     with ctx.session() as session:
-        return user_svc.set_strategy_level(session, user_id, body.strategy_level).to_dict()
+        out = user_svc.set_strategy_level(session, user_id, body.strategy_level).to_dict()
+    user_svc.forget_principals(ctx)  # this process sees the new level at once (others within auth_cache_seconds)
+    return out
 
 
 @router.get("/ledger/trial-balance", summary="Balance of every ledger account (sums to zero)")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from floorguard.api.deps import AdminDep, CtxDep, MetricsDep, UserDep, quote_rate_limit
 from floorguard.api.errors import problem_response
@@ -25,14 +27,24 @@ QuoteUser = Annotated[Principal, Depends(quote_rate_limit)]
     summary="Quote a policy draft (stored with a time to live)",
     responses={200: {"description": '`{"ok": true, "draft_id", "expires_at", "draft": {...}}`'}},
 )
-def quote(body: QuoteRequest, ctx: CtxDep, user: QuoteUser, metrics: MetricsDep) -> Response:
+async def quote(body: QuoteRequest, ctx: CtxDep, user: QuoteUser, metrics: MetricsDep) -> Response:
+    # On the event loop: the checks and the quote memo. Off it: a stored portfolio's read
+    # and the engine run (worker threads; the engine once per identical request in flight)
+    # and the draft's write (the group committer's thread; awaited: the answer follows the commit).
+    raw = body.model_dump(exclude_none=True)
     try:
-        out = svc.quote(ctx, user, body.model_dump(exclude_none=True))
+        if raw.get("portfolio_id") is None:
+            prepared = svc.prepare_quote(ctx, user, raw)
+        else:
+            prepared = await run_in_threadpool(svc.prepare_quote, ctx, user, raw)
+        if prepared.priced is None:
+            prepared = await run_in_threadpool(svc.price_quote, ctx, prepared)
+        stored = await asyncio.wrap_future(svc.store_quote(ctx, prepared))
     except Exception:
         metrics.quotes.labels("refused").inc()
         raise
     metrics.quotes.labels("ok").inc()
-    return JSONResponse(out)  # plain JSON types already: skip the generic encoder (large drafts)
+    return Response(stored.to_json(), media_type="application/json")  # the draft's JSON is encoded once per run
 
 
 @router.post(
