@@ -336,11 +336,14 @@ def _history_betas(ctx: AppContext, with_history: list[str], index: str) -> tupl
             closes = market.price_history([*with_history, index])
         except (SymbolNotFoundError, DataError) as exc:
             raise DataError(f"cannot load history for the betas: {exc}") from exc
+        # pandas deep-copies ``attrs`` into every derived frame: take the provenance, then drop them
+        provenance = closes.attrs.get("provenance", {})
+        closes.attrs = {}
         last = closes[index].last_valid_index()
         closes = closes.loc[:last].tail(BETA_LOOKBACK_DAYS + 1)
         returns = closes.pct_change(fill_method=None).iloc[1:]
         info["window"] = [closes.index[0].date().isoformat(), closes.index[-1].date().isoformat()]
-        info["provenance"] = closes.attrs.get("provenance", {})
+        info["provenance"] = provenance
     factors = _factor_returns(ctx, returns, index) if returns is not None else None
     info["factors"] = None if factors is None else [c for c in factors.columns]
     out: dict[str, Any] = {}
@@ -376,6 +379,7 @@ def _factor_returns(ctx: AppContext, returns: pd.DataFrame, index: str) -> pd.Da
                                       returns.index[-1])
     except (SymbolNotFoundError, DataError):
         return None
+    closes.attrs = {}  # provenance unused here; pandas would deep-copy it into every derived frame
     fr = closes.pct_change(fill_method=None).reindex(returns.index)
     if fr.isna().mean().max() > 0.05:
         return None  # the factors do not cover the window
