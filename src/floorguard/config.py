@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     dask_scheduler: str | None = None
     scheduler_enabled: bool = True
+    #: At start-up the API prices one demo quote in the background (loads data,
+    #: calendars, the GARCH fit), then freezes the heap out of the garbage
+    #: collector (services/warmup.py). Off in tests (env "test").
+    warm_up_on_start: bool = True
 
     # --- narrative -------------------------------------------------------------
     llm_base_url: str | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -64,6 +65,11 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
             from floorguard.jobs.scheduler import start_scheduler
 
             scheduler = start_scheduler(ctx, metrics=app.state.metrics)
+        if settings.warm_up_on_start and settings.env != "test":
+            from floorguard.services.warmup import warm_up_and_freeze
+
+            # in the background: the server answers (more slowly) while it warms up
+            threading.Thread(target=warm_up_and_freeze, args=(ctx,), name="floorguard-warm-up", daemon=True).start()
         try:
             yield
         finally:

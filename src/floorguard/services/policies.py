@@ -471,7 +471,9 @@ def prepare_quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> Pre
         cap=body.get("upside_cap_pct"),
         coverage=float(body.get("coverage_ratio", 1.0)),
         index_level=body.get("index_level"),
-        as_of=t0,
+        # priced at the whole second, as the engine's own clock is: quotes within one
+        # second share the priced expiries (services/insurance.py caches them per as_of)
+        as_of=t0.replace(microsecond=0),
     )
     key = _memo_key(ctx, positions, request)
     return PreparedQuote(user=user, body=body, positions=tuple(positions), portfolio_id=portfolio_id,
