@@ -25,6 +25,8 @@ Hierarchy::
         + OrderRejectedError
       x ConfigurationError         settings unusable (unreachable database,    -> 500 / exit 2
                                    default secret outside development)
+      x ServiceBusyError           a write did not land in time (database      -> 503
+                                   busy); retry after ``retry_after`` seconds
 
     FloorguardWarning (UserWarning)
       + DataQualityWarning
@@ -56,6 +58,7 @@ __all__ = [
     "PricingError",
     "QuoteRefusedError",
     "RateLimitedError",
+    "ServiceBusyError",
     "SymbolNotFoundError",
     "ValidationError",
 ]
@@ -173,6 +176,14 @@ class OrderRejectedError(BrokerError):
 
 class ConfigurationError(FloorguardError):
     """Settings are unusable (unreachable database, default secret in production)."""
+
+
+class ServiceBusyError(FloorguardError):
+    """The service could not finish in time (e.g. a write waiting on a busy database); retry later."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = int(retry_after)
 
 
 class FloorguardWarning(UserWarning):

@@ -22,6 +22,7 @@ from floorguard.exceptions import (
     PermissionDeniedError,
     QuoteRefusedError,
     RateLimitedError,
+    ServiceBusyError,
     ValidationError,
 )
 
@@ -59,6 +60,7 @@ def test_token_bucket_refills_at_limit_per_period() -> None:
         (DataError("x"), 422), (NotFoundError("x"), 404), (AuthenticationError("x"), 401),
         (PermissionDeniedError("x"), 403), (ConflictError("x"), 409), (RateLimitedError("x", retry_after=3), 429),
         (BrokerTimeoutError("x"), 504), (OrderRejectedError("x"), 502), (BrokerError("x"), 502),
+        (ServiceBusyError("x", retry_after=5), 503),
     ],
 )
 def test_domain_errors_map_to_statuses(exc: Exception, status: int) -> None:

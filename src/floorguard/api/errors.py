@@ -43,6 +43,7 @@ from floorguard.exceptions import (
     PricingError,
     QuoteRefusedError,
     RateLimitedError,
+    ServiceBusyError,
     ValidationError,
 )
 
@@ -77,6 +78,7 @@ _MAPPING: tuple[tuple[type[FloorguardError], int, str, str], ...] = (
     (OrderRejectedError, 502, "order-rejected", "Order rejected by the broker"),
     (BrokerError, 502, "broker-error", "Broker error"),
     (ConfigurationError, 500, "configuration-error", "Service misconfigured"),
+    (ServiceBusyError, 503, "service-busy", "Service busy"),
 )
 
 
@@ -112,6 +114,7 @@ def _problem_content(status: int) -> dict[str, Any]:
             422: "Invalid input; `errors` names each field",
             429: "Rate limited; see Retry-After",
             502: "Broker failure",
+            503: "Busy; see Retry-After",
         }.get(status, "Error"),
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
     }
@@ -196,7 +199,7 @@ async def _floorguard_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FloorguardError)
     status, slug, title = status_for(exc)
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimitedError):
+    if isinstance(exc, (RateLimitedError, ServiceBusyError)):
         headers["Retry-After"] = str(max(1, exc.retry_after))
     if isinstance(exc, AuthenticationError):
         headers["WWW-Authenticate"] = "Bearer"

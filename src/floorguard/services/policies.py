@@ -63,6 +63,7 @@ from floorguard.exceptions import (
     NotFoundError,
     PermissionDeniedError,
     QuoteRefusedError,
+    ServiceBusyError,
     SymbolNotFoundError,
     ValidationError,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "settle_due",
     "settle_policy_once",
     "store_quote",
+    "store_timeout",
 ]
 
 logger = logging.getLogger("floorguard.policies")
@@ -442,6 +444,18 @@ class StoredQuote:
         return (head + self.priced.draft_json + "}").encode()
 
 
+def store_timeout() -> ServiceBusyError:
+    """The error of a draft not stored within ``QUOTE_STORE_TIMEOUT_SECONDS``.
+
+    The caller cancels the queued write, so the draft is not stored; if its
+    transaction had already begun it lands, open and never bound, and expires.
+    """
+    return ServiceBusyError(
+        f"the draft was not stored within {QUOTE_STORE_TIMEOUT_SECONDS:g} s (database busy); quote again",
+        retry_after=5,
+    )
+
+
 def prepare_quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> PreparedQuote:
     """Check a quote request and look it up in the quote memo; never runs the engine.
 
@@ -600,9 +614,8 @@ def quote(ctx: AppContext, user: Principal, body: dict[str, Any]) -> dict[str, A
     try:
         stored = future.result(timeout=QUOTE_STORE_TIMEOUT_SECONDS)
     except FutureTimeout as exc:
-        raise DataError(
-            f"the draft was not stored within {QUOTE_STORE_TIMEOUT_SECONDS:g} s (database busy); quote again"
-        ) from exc
+        future.cancel()  # still queued: never written (already writing: lands open and unbound)
+        raise store_timeout() from exc
     import json
 
     return json.loads(stored.to_json())  # the caller's own copy: the memo's draft dict stays intact

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from floorguard.api.deps import AdminDep, CtxDep, MetricsDep, UserDep, quote_rate_limit
-from floorguard.api.errors import problem_response
+from floorguard.api.errors import PROBLEM_JSON, problem_response
 from floorguard.api.schemas import BindRequest, ClaimRequest, QuoteRequest, SettleRequest
 from floorguard.exceptions import FieldError, ValidationError
 from floorguard.services import policies as svc
@@ -25,7 +25,9 @@ QuoteUser = Annotated[Principal, Depends(quote_rate_limit)]
 @router.post(
     "/quote",
     summary="Quote a policy draft (stored with a time to live)",
-    responses={200: {"description": '`{"ok": true, "draft_id", "expires_at", "draft": {...}}`'}},
+    responses={200: {"description": '`{"ok": true, "draft_id", "expires_at", "draft": {...}}`'},
+               503: {"description": "The draft could not be stored in time (database busy); see Retry-After",
+                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}}},
 )
 async def quote(body: QuoteRequest, ctx: CtxDep, user: QuoteUser, metrics: MetricsDep) -> Response:
     # On the event loop: the checks and the quote memo. Off it: a stored portfolio's read
@@ -39,7 +41,11 @@ async def quote(body: QuoteRequest, ctx: CtxDep, user: QuoteUser, metrics: Metri
             prepared = await run_in_threadpool(svc.prepare_quote, ctx, user, raw)
         if prepared.priced is None:
             prepared = await run_in_threadpool(svc.price_quote, ctx, prepared)
-        stored = await asyncio.wrap_future(svc.store_quote(ctx, prepared))
+        try:
+            stored = await asyncio.wait_for(asyncio.wrap_future(svc.store_quote(ctx, prepared)),
+                                            svc.QUOTE_STORE_TIMEOUT_SECONDS)
+        except TimeoutError as exc:
+            raise svc.store_timeout() from exc
     except Exception:
         metrics.quotes.labels("refused").inc()
         raise
