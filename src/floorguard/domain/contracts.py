@@ -44,6 +44,7 @@ import datetime as dt
 import functools
 import json
 import math
+import threading
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -500,9 +501,20 @@ def spec_for_root(root: str, path: str | Path | None = None) -> ContractSpec | N
 # --------------------------------------------------------------------------- calendars
 
 
-@functools.lru_cache(maxsize=16)
+#: Calendars are built once, one at a time: concurrent quotes on a fresh process would
+#: otherwise build the same calendar twice, and ``warnings.catch_warnings`` (below) is not
+#: thread-safe - one thread leaving it restores the filters while another is still inside.
+_CALENDAR_LOCK = threading.Lock()
+
+
 def exchange_calendar(code: str) -> Any:
-    """The ``exchange_calendars`` calendar for ``code`` (XNSE is served by XBOM)."""
+    """The ``exchange_calendars`` calendar for ``code`` (XNSE is served by XBOM); built once, thread-safe."""
+    with _CALENDAR_LOCK:
+        return _exchange_calendar(code)
+
+
+@functools.lru_cache(maxsize=16)
+def _exchange_calendar(code: str) -> Any:
     import exchange_calendars as xcals
 
     name = CALENDAR_ALIASES.get(code.upper(), code.upper())
