@@ -23,7 +23,10 @@ load, from ``/proc``) is printed beside the latencies: on a shared machine it
 moves much less than wall-clock figures. With ``FLOORGUARD_BENCH_BASELINE_SRC``
 set to the ``src`` folder of an older checkout (``git archive <rev> src | tar
 -x -C DIR``), that version is measured first, in the same run, with the same
-client and environment.
+client and environment. With ``FLOORGUARD_BENCH_API_POSTGRES_URL`` set to a
+PostgreSQL URL whose user may create databases, this tree is also measured on
+a fresh PostgreSQL database (created and dropped here; the PostgreSQL server
+shares the same cores).
 """
 
 from __future__ import annotations
@@ -137,10 +140,28 @@ def _wrk(url: str, token: str, lua: Path, connections: int, seconds: int) -> dic
     return r
 
 
-def _measure(label: str, workers: int, src: str | None) -> dict[str, Any]:
+def _pg_database(admin_url: str, create: bool, name: str) -> str:
+    """Create (or drop) database ``name`` next to ``admin_url``'s; return its URL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
+                              isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if create:
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            else:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+    return str(sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+
+
+def _measure(label: str, workers: int, src: str | None, pg_admin: str | None = None) -> dict[str, Any]:
     """Start a server (``src`` overrides the floorguard source tree), run the three loads, stop it."""
     tmp = Path(tempfile.mkdtemp(prefix="fg-bench-api-"))
-    db = f"sqlite:///{tmp / 'bench.db'}"
+    pg_name = f"fg_bench_api_{os.getpid()}_{workers}"
+    db = _pg_database(pg_admin, True, pg_name) if pg_admin else f"sqlite:///{tmp / 'bench.db'}"
     env = {
         **os.environ,
         "FLOORGUARD_ENV": "development",
@@ -212,6 +233,8 @@ def _measure(label: str, workers: int, src: str | None) -> dict[str, Any]:
             server.kill()
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        if pg_admin:
+            _pg_database(pg_admin, False, pg_name)
     return {"label": label, "workers": workers, **results, "load": (load0, load1)}
 
 
@@ -219,15 +242,18 @@ def main() -> None:
     """Measure the baseline (if ``FLOORGUARD_BENCH_BASELINE_SRC`` is set) and this tree, 1 and 2 workers."""
     if shutil.which("wrk") is None:
         raise SystemExit("bench_api needs wrk (apt install wrk / brew install wrk)")
-    variants: list[tuple[str, int, str | None]] = []
+    variants: list[tuple[str, int, str | None, str | None]] = []
     baseline = os.environ.get("FLOORGUARD_BENCH_BASELINE_SRC")
     if baseline:
         label = f"before ({os.environ.get('FLOORGUARD_BENCH_BASELINE_LABEL', baseline)})"
-        variants += [(label, 1, baseline), (label, 2, baseline)]
-    variants += [("this tree", 1, None), ("this tree", 2, None)]
-    results = [_measure(label, workers, src) for label, workers, src in variants]
+        variants += [(label, 1, baseline, None), (label, 2, baseline, None)]
+    variants += [("this tree", 1, None, None), ("this tree", 2, None, None)]
+    pg_admin = os.environ.get("FLOORGUARD_BENCH_API_POSTGRES_URL")
+    if pg_admin:
+        variants += [("this tree, PostgreSQL", 2, None, pg_admin)]
+    results = [_measure(label, workers, src, pg) for label, workers, src, pg in variants]
 
-    print(f"\nMachine: {machine()}; floorguard serve (uvicorn), SQLite, synthetic chain, loopback; "
+    print(f"\nMachine: {machine()}; floorguard serve (uvicorn), SQLite unless named, synthetic chain, loopback; "
           f"wrk, {DURATION_S} s per load, on the same 2 cores\n")
     print("| server | workers | load | requests | p50 (ms) | p90 (ms) | p99 (ms) | max (ms) | req/s "
           "| server CPU per request (ms) | non-2xx / errors | load avg before/after |")
