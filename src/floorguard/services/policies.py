@@ -76,22 +76,21 @@ from floorguard.services.market_quotes import QuoteFeed, current_leg_quotes, leg
 from floorguard.services.users import Principal, required_level
 
 __all__ = [
-    "BindOutcome",
-    "LIVE_STATUSES",
     "bind",
+    "BindOutcome",
     "claim",
     "get_broker",
     "get_policy_view",
     "list_policy_views",
+    "LIVE_STATUSES",
     "mark_policy",
     "monitor_all",
     "monitor_policy",
     "now",
-    "PreparedQuote",
-    "PricedDraft",
-    "StoredQuote",
     "prepare_quote",
+    "PreparedQuote",
     "price_quote",
+    "PricedDraft",
     "quote",
     "quote_feed",
     "reconcile_binds",
@@ -99,6 +98,7 @@ __all__ = [
     "settle_policy_once",
     "store_quote",
     "store_timeout",
+    "StoredQuote",
 ]
 
 logger = logging.getLogger("floorguard.policies")
@@ -360,7 +360,7 @@ def _positions_from_request(ctx: AppContext, user: Principal, body: dict[str, An
 #: Seconds an identical quote request reuses the engine's draft (quotes are snapshots).
 QUOTE_MEMO_SECONDS = 30.0
 
-#: Seconds a caller waits for its draft to be stored before giving up (the write may still land).
+#: Seconds a caller waits for its draft to be stored (503 after that; a still-queued write is cancelled).
 QUOTE_STORE_TIMEOUT_SECONDS = 60.0
 
 
