@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from floorguard.domain._plain import NotPlain, asdict_plain
 from floorguard.exceptions import QuoteRefusedError, ValidationError
 
 __all__ = [
@@ -46,6 +47,15 @@ __all__ = [
     "select_liquid_strike",
     "size_contracts",
 ]
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    """``dataclasses.asdict(obj)``, in one pass when its fields are plain values."""
+    try:
+        return asdict_plain(obj)
+    except NotPlain:
+        return asdict(obj)
+
 
 Compounding = Literal["simple", "continuous"]
 NotionalMode = Literal["full", "beta_adjusted", "partial"]
@@ -170,7 +180,7 @@ class CapmFloorMapping:
     compounding: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _asdict(self)
 
 
 def floor_to_index_level(
@@ -254,7 +264,7 @@ class HedgeNotional:
     notional: float
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _asdict(self)
 
 
 def hedge_notional(
@@ -329,7 +339,7 @@ class Sizing:
     rounding: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _asdict(self)
 
 
 def size_contracts(
@@ -492,7 +502,7 @@ class StrikeChoice:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _asdict(self)
 
 
 def select_listed_strike(
@@ -573,7 +583,7 @@ class LiquidityCheck:
     reasons: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = _asdict(self)
         d["reasons"] = list(self.reasons)
         return d
 

@@ -17,6 +17,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from floorguard.domain._plain import NotPlain, asdict_plain, clean_plain
 from floorguard.exceptions import ValidationError
 
 __all__ = ["HedgeLeg", "PolicyDraft", "PricingSource", "STRATEGIES"]
@@ -64,7 +65,11 @@ def _parse_date(value: Any, name: str) -> dt.date:
 
 
 def _clean(obj: Any) -> Any:
-    """Plain JSON types; non-finite floats become None."""
+    """Plain JSON types; non-finite floats become None.
+
+    The readable reference of :func:`floorguard.domain._plain.clean_plain`
+    (the fast path of the ``to_dict`` methods below, which fall back to this).
+    """
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
@@ -161,10 +166,14 @@ class HedgeLeg:
         return self.mid * self.contracts * self.multiplier
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["expiry"] = self.expiry.isoformat()
-        d["premium_mid"] = self.premium_mid
-        return _clean(d)
+        """Plain JSON types (non-finite floats become ``null``); equals :func:`_leg_dict_reference`."""
+        try:
+            d = {name: getattr(self, name) for name in _LEG_FIELDS}
+            d["expiry"] = self.expiry.isoformat()
+            d["premium_mid"] = self.premium_mid
+            return clean_plain(d)  # type: ignore[no-any-return]
+        except NotPlain:
+            return _leg_dict_reference(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HedgeLeg:
@@ -203,7 +212,22 @@ class PricingSource:
     synthetic: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        try:
+            return asdict_plain(self)
+        except NotPlain:
+            return asdict(self)
+
+
+def _leg_dict_reference(leg: HedgeLeg) -> dict[str, Any]:
+    """:meth:`HedgeLeg.to_dict` by the letter: ``asdict`` (a deep copy), then :func:`_clean`."""
+    d = asdict(leg)
+    d["expiry"] = leg.expiry.isoformat()
+    d["premium_mid"] = leg.premium_mid
+    return _clean(d)  # type: ignore[no-any-return]
+
+
+#: HedgeLeg's field names, in order (the keys of ``asdict``)
+_LEG_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HedgeLeg))
 
 
 @dataclass(frozen=True)
@@ -306,37 +330,44 @@ class PolicyDraft:
         return (self.end_utc - self.start_utc).total_seconds() / 86400.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON types (non-finite floats become ``null``)."""
-        return _clean(
-            {
-                "portfolio_value": self.portfolio_value,
-                "beta": self.beta,
-                "coverage_notional": self.coverage_notional,
-                "floor_pct": self.floor_pct,
-                "floor_value": self.floor_value,
-                "start_utc": _iso(self.start_utc),
-                "end_utc": _iso(self.end_utc),
-                "term_days": self.term_days,
-                "strategy": self.strategy,
-                "index_symbol": self.index_symbol,
+        """Plain JSON types (non-finite floats become ``null``); equals :func:`_draft_dict_reference`.
+
+        One pass: the legs' dicts are clean already and the free-form parts are
+        cleaned once (no deep copy first); anything outside the plain types
+        takes the reference path.
+        """
+        try:
+            c = clean_plain
+            return {
+                "portfolio_value": c(self.portfolio_value),
+                "beta": c(self.beta),
+                "coverage_notional": c(self.coverage_notional),
+                "floor_pct": c(self.floor_pct),
+                "floor_value": c(self.floor_value),
+                "start_utc": c(_iso(self.start_utc)),
+                "end_utc": c(_iso(self.end_utc)),
+                "term_days": c(self.term_days),
+                "strategy": c(self.strategy),
+                "index_symbol": c(self.index_symbol),
                 "put_leg": self.put_leg.to_dict() if self.put_leg else None,
                 "call_leg": self.call_leg.to_dict() if self.call_leg else None,
-                "premium_net": self.premium_net,
-                "premium_net_mid": self.premium_net_mid,
-                "metadata": self.metadata,
+                "premium_net": c(self.premium_net),
+                "premium_net_mid": c(self.premium_net_mid),
+                "metadata": c(self.metadata),
                 "legs": [leg.to_dict() for leg in self.legs],
-                "underlying_symbol": self.underlying_symbol,
-                "underlying_level": self.underlying_level,
-                "expiry": _iso(self.expiry),
-                "contract_spec": self.contract_spec,
-                "pricing_source": self.pricing_source.to_dict() if self.pricing_source else None,
-                "analytics": self.analytics,
-                "assumptions": self.assumptions,
-                "warnings": list(self.warnings),
-                "coverage_ratio": self.coverage_ratio,
-                "status": self.status,
+                "underlying_symbol": c(self.underlying_symbol),
+                "underlying_level": c(self.underlying_level),
+                "expiry": c(_iso(self.expiry)),
+                "contract_spec": c(self.contract_spec),
+                "pricing_source": c(self.pricing_source.to_dict()) if self.pricing_source else None,
+                "analytics": c(self.analytics),
+                "assumptions": c(self.assumptions),
+                "warnings": c(list(self.warnings)),
+                "coverage_ratio": c(self.coverage_ratio),
+                "status": c(self.status),
             }
-        )
+        except NotPlain:
+            return _draft_dict_reference(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyDraft:
@@ -401,3 +432,37 @@ class PolicyDraft:
             coverage_ratio=num("coverage_ratio", 1.0),
             status=str(data.get("status") or "draft"),
         )
+
+
+def _draft_dict_reference(draft: PolicyDraft) -> dict[str, Any]:
+    """:meth:`PolicyDraft.to_dict` by the letter: every part, legs' dicts included, through :func:`_clean`."""
+    return _clean(
+        {
+            "portfolio_value": draft.portfolio_value,
+            "beta": draft.beta,
+            "coverage_notional": draft.coverage_notional,
+            "floor_pct": draft.floor_pct,
+            "floor_value": draft.floor_value,
+            "start_utc": _iso(draft.start_utc),
+            "end_utc": _iso(draft.end_utc),
+            "term_days": draft.term_days,
+            "strategy": draft.strategy,
+            "index_symbol": draft.index_symbol,
+            "put_leg": _leg_dict_reference(draft.put_leg) if draft.put_leg else None,
+            "call_leg": _leg_dict_reference(draft.call_leg) if draft.call_leg else None,
+            "premium_net": draft.premium_net,
+            "premium_net_mid": draft.premium_net_mid,
+            "metadata": draft.metadata,
+            "legs": [_leg_dict_reference(leg) for leg in draft.legs],
+            "underlying_symbol": draft.underlying_symbol,
+            "underlying_level": draft.underlying_level,
+            "expiry": _iso(draft.expiry),
+            "contract_spec": draft.contract_spec,
+            "pricing_source": asdict(draft.pricing_source) if draft.pricing_source else None,
+            "analytics": draft.analytics,
+            "assumptions": draft.assumptions,
+            "warnings": list(draft.warnings),
+            "coverage_ratio": draft.coverage_ratio,
+            "status": draft.status,
+        }
+    )

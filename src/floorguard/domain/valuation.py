@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
+from floorguard.domain._plain import NotPlain, asdict_plain
 from floorguard.exceptions import QuoteRefusedError, ValidationError
 
 __all__ = [
@@ -75,7 +76,11 @@ class ValuedPosition:
     user_beta: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict(self)`` (one pass over plain values; ``asdict`` itself otherwise)."""
+        try:
+            return asdict_plain(self)
+        except NotPlain:
+            return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,11 @@ class HedgeBeta:
     warnings: list[str]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``dataclasses.asdict(self)`` (one pass over plain values; ``asdict`` itself otherwise)."""
+        try:
+            return asdict_plain(self)
+        except NotPlain:
+            return asdict(self)
 
 
 def hedge_portfolio_beta(
