@@ -11,12 +11,18 @@ synthetic expiries. These tests check that
 * the fast pieces agree with their references: the one-expiry synthetic chain
   with the full chain's slice, the listing cut at a horizon with the listing
   up to it, ``synthetic_expiries`` with the chain's expiries, and the
-  strategies' records with ``DataFrame.to_dict(orient="records")``.
+  strategies' records with ``DataFrame.to_dict(orient="records")``;
+* the vectorised records equal their reference on odd tables, a strategy built
+  on the shared read-only records (``quote_rows``, cached with the priced
+  expiry) equals the one built on the table, the engine's drafts' one-pass
+  ``to_dict`` equals the reference, and the listed expiries are shared per
+  quote time and horizon.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import numpy as np
@@ -226,3 +232,117 @@ def test_garch_term_vols_equal_forecast_vol_at_every_horizon(model: str) -> None
     for h in (1, 2, 10, 21, 22, 41, 63, 252, 500, 755, 756):
         assert terms[h - 1] == forecast_vol(fit, h, n_sims=100, seed=0).term_vol_annual[-1]
     assert np.all(np.diff(terms) != 0)  # the horizons are not all one number
+
+
+# --------------------------------------------------------------------------- records and drafts
+
+
+def _expiry_quotes() -> pd.DataFrame:
+    from floorguard.core.pricing import ModelSurface
+    from floorguard.domain.chains import synthetic_chain
+    from floorguard.services.insurance import _chain_expiry
+
+    expiry = dt.date(2022, 7, 1)
+    chain = synthetic_chain(_spec("SPXW"), 4000.0, pd.Timestamp("2022-06-01 19:30", tz="UTC"),
+                            ModelSurface(atm_vol=0.2), 0.03, 0.015, horizon_days=40, expiries=[expiry])
+    return _chain_expiry(chain, expiry)[0]
+
+
+def _frames() -> list[pd.DataFrame]:
+    """Quote tables the fast records take (and some they leave to the reference)."""
+    q = _expiry_quotes()
+    rng = np.random.default_rng(2)
+    shuffled = q.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    obj = shuffled.astype({"kind": object, "symbol": object, "root": object})
+    ints = obj.copy()
+    ints["strike"] = ints["strike"].round().astype(np.int64)
+    holes = obj.copy()
+    holes.loc[rng.choice(len(holes), 12, replace=False), "strike"] = np.nan
+    holes.loc[[0, 1], "strike"] = [-5.0, 0.0]
+    again = obj.iloc[:40].assign(bid=obj["bid"].iloc[:40] + 0.05)
+    dup = pd.concat([obj.iloc[:40], again], ignore_index=True)  # repeated strikes: a stable sort keeps the order
+    extra = obj.copy()
+    extra["stamp"] = pd.Timestamp("2022-06-01 19:30", tz="UTC")
+    extra["oi"] = pd.array(rng.integers(0, 50, len(extra)), dtype="Int64")
+    extra["flag"] = rng.random(len(extra)) > 0.5
+    odd_kinds = obj.copy()
+    odd_kinds.loc[[2, 3], "kind"] = ["PUT", "Call"]  # the reference path (lower-cased there)
+    nan_kind = obj.copy()
+    nan_kind.loc[4, "kind"] = np.nan
+    cat = obj.astype({"kind": "category"})
+    text_strike = obj.astype({"strike": str})
+    return [q, shuffled, obj, ints, holes, dup, extra, odd_kinds, nan_kind, cat, text_strike]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_fast_records_equal_the_reference(case: int) -> None:
+    from floorguard.domain.strategies import _rows, _rows_reference, quote_rows
+
+    q = _frames()[case]
+    for kind in ("put", "call"):
+        got, ref = _rows(q, kind), _rows_reference(q, kind)
+        assert len(got) == len(ref) > 10
+        for g, r in zip(got, ref, strict=True):
+            assert list(g) == list(r)
+            assert all(type(g[k]) is type(r[k]) for k in g)
+            assert all(g[k] == r[k] or (g[k] != g[k] and r[k] != r[k]) for k in g)
+    rows = quote_rows(q)
+    for got_rows, kind in ((rows.puts, "put"), (rows.calls, "call")):
+        ref = _rows_reference(q, kind)
+        assert len(got_rows) == len(ref)
+        assert all(list(g) == list(r) and all(g[k] is r[k] or g[k] == r[k] or (g[k] != g[k] and r[k] != r[k])
+                                              for k in r) for g, r in zip(got_rows, ref, strict=True))
+    with pytest.raises(TypeError):
+        rows.puts[0]["bid"] = 0.0  # type: ignore[index]  # shared records are read-only
+
+
+@pytest.mark.parametrize(("strategy", "extra"), [("protective_put", {}), ("collar", {}), ("collar", {"cap": 0.04}),
+                                                 ("put_spread", {}), ("tail_hedge", {"tail_budget_pct": 0.01})])
+def test_strategy_on_records_equals_strategy_on_the_table(strategy: str, extra: dict[str, Any]) -> None:
+    from floorguard.domain.hedging import LiquidityLimits
+    from floorguard.domain.strategies import MarketInputs, StrategyParams, build_strategy, quote_rows
+
+    q = _expiry_quotes()
+    market = MarketInputs("SPXW", 4000.0, 0.03, 0.015, dt.date(2022, 7, 1), 30 / 365, 100.0, 0.05)
+    for floor, contracts in ((0.9, 4), (0.85, 9), (0.95, 2)):
+        params = StrategyParams(floor_pct=floor, portfolio_value=contracts * 4000.0 * 100 / 1.1, beta=1.1,
+                                contracts=contracts, rate=0.03, portfolio_dividend_yield=0.01,
+                                index_dividend_yield=0.015, t_years=30 / 365, **extra)
+        a = build_strategy(strategy, q, market, params, LiquidityLimits())
+        b = build_strategy(strategy, quote_rows(q), market, params, LiquidityLimits())
+        assert [leg.to_dict() for leg in a.legs] == [leg.to_dict() for leg in b.legs]
+        assert (a.premium_net, a.premium_net_mid, a.warnings) == (b.premium_net, b.premium_net_mid, b.warnings)
+        assert json.dumps(a.analytics, default=str) == json.dumps(b.analytics, default=str)
+        assert json.dumps({k: v.to_dict() for k, v in a.strike_choices.items()}) == json.dumps(
+            {k: v.to_dict() for k, v in b.strike_choices.items()})  # a FLEX choice's target is NaN
+
+
+@pytest.mark.parametrize("strategy", ["protective_put", "collar", "put_spread", "tail_hedge"])
+def test_engine_draft_to_dict_equals_the_reference(svc_ctx: Any, strategy: str) -> None:
+    from floorguard.domain.policy import _draft_dict_reference
+    from floorguard.services.insurance import QuoteRequest, quote_policy
+
+    for as_of, step in ((AS_OF, 3), (LATE, 4)):
+        draft = quote_policy(svc_ctx, _positions(SYMS, step * 40), QuoteRequest(
+            floor_pct=0.9, term_days=30, strategy=strategy, index="SPX", as_of=as_of,
+            tail_budget_pct=0.01))
+        got, ref = draft.to_dict(), _draft_dict_reference(draft)
+        assert json.dumps(got, separators=(",", ":")) == json.dumps(ref, separators=(",", ":"))
+        assert got == ref and list(got) == list(ref)
+
+
+def test_listed_expiries_are_shared_within_a_quote_time(svc_ctx: Any) -> None:
+    from floorguard.domain.chains import synthetic_expiries
+
+    _draft(svc_ctx, _positions(SYMS, 1))
+    cache = svc_ctx.resources["insurance.synthetic_expiries"]
+    assert (cache.hits, cache.misses) == (0, 1)
+    _draft(svc_ctx, _positions(SYMS, 2), floor_pct=0.85)
+    assert (cache.hits, cache.misses) == (1, 1)
+    _draft(svc_ctx, _positions(SYMS, 2), as_of=AS_OF + dt.timedelta(seconds=1))
+    _draft(svc_ctx, _positions(SYMS, 2), term_days=90)  # another horizon
+    assert cache.misses == 3
+    done = cache._done.items()  # noqa: SLF001
+    ((key, (_, value)),) = [(k, v) for k, v in done if k[1] == pd.Timestamp(AS_OF) and k[2] == 90]
+    assert list(value) == synthetic_expiries(key[0].obj, pd.Timestamp(AS_OF), horizon_days=90)
+    assert len(value) > 5

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -43,10 +44,12 @@ from floorguard.exceptions import PricingError, QuoteRefusedError, ValidationErr
 __all__ = [
     "ExpiryChoice",
     "MarketInputs",
+    "QuoteRows",
     "StrategyParams",
     "StrategyResult",
     "build_strategy",
     "hedged_value_curve",
+    "quote_rows",
     "select_expiry",
     "solve_zero_cost_call_strike",
     "strategy_analytics",
@@ -171,7 +174,10 @@ class ExpiryChoice:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(self).items()}
+        d = {"expiry": self.expiry, "previous": self.previous, "next": self.next, "reason": self.reason}
+        if any(type(v) not in (dt.date, str, type(None)) for v in d.values()):
+            d = asdict(self)  # other types: the deep copy of asdict
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in d.items()}
 
 
 def select_expiry(expiries: Sequence[dt.date], term_end: dt.date) -> ExpiryChoice:
@@ -205,13 +211,19 @@ def select_expiry(expiries: Sequence[dt.date], term_end: dt.date) -> ExpiryChoic
 # --------------------------------------------------------------------------- quotes
 
 
-def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+def _check_columns(quotes: pd.DataFrame) -> None:
     need = {"strike", "kind", "bid", "ask"}
     missing = need - set(quotes.columns)
     if missing:
         raise ValidationError.for_field("quotes", f"missing columns: {', '.join(sorted(missing))}")
-    # one pass over plain lists: the records of ``sub.to_dict(orient="records")``
-    # (same keys, values boxed by Series.tolist), without pandas per-row work
+
+
+def _rows_reference(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+    """Records of one kind, sorted by strike: ``DataFrame.to_dict(orient="records")`` of its rows.
+
+    The readable reference of :func:`_rows` (one pass over plain column lists).
+    """
+    _check_columns(quotes)
     keep = np.fromiter((str(k).lower() == kind for k in quotes["kind"].tolist()), dtype=bool, count=len(quotes))
     sub = quotes[keep]
     cols = list(sub.columns)
@@ -225,6 +237,60 @@ def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
     return out
 
 
+#: numpy dtype kinds whose ``ndarray.tolist`` boxes as ``Series.tolist`` does
+_PLAIN_KINDS = frozenset("biufcO")
+
+
+def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+    """:func:`_rows_reference` on numpy columns: the kind and strike filters and the strike sort vectorised.
+
+    Kinds other than exactly ``"put"``/``"call"``, a non-numeric strike column
+    or repeated column names take the reference.
+    """
+    _check_columns(quotes)
+    kinds = quotes["kind"].to_numpy()
+    strikes = quotes["strike"].to_numpy()
+    if (quotes.columns.has_duplicates or not isinstance(strikes.dtype, np.dtype)
+            or strikes.dtype.kind not in "iuf" or kinds.dtype != object):
+        return _rows_reference(quotes, kind)
+    is_kind = kinds == kind
+    other = kinds == ("call" if kind == "put" else "put")
+    if not bool((is_kind | other).all()):
+        return _rows_reference(quotes, kind)
+    k = strikes.astype(float)
+    with np.errstate(invalid="ignore"):
+        idx = np.flatnonzero(is_kind & np.isfinite(k) & (k > 0))
+    idx = idx[np.argsort(k[idx], kind="stable")]
+    columns = []
+    for _, col in quotes.items():
+        dtype = col.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in _PLAIN_KINDS:
+            columns.append(col.to_numpy()[idx].tolist())
+        else:  # datetimes, categoricals, extension types: pandas boxes them
+            columns.append(col.iloc[idx].tolist())
+    cols = list(quotes.columns)
+    return [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+@dataclass(frozen=True)
+class QuoteRows:
+    """One expiry's quotes as read-only records, puts and calls each sorted by strike.
+
+    What :func:`build_strategy` reads from a quote table; build it once with
+    :func:`quote_rows` to price many strategies on the same expiry (the
+    records are shared, so they are read-only mappings).
+    """
+
+    puts: tuple[Mapping[str, Any], ...]
+    calls: tuple[Mapping[str, Any], ...]
+
+
+def quote_rows(quotes: pd.DataFrame) -> QuoteRows:
+    """The records :func:`build_strategy` uses, from a table of one expiry (see the module docstring)."""
+    return QuoteRows(tuple(MappingProxyType(r) for r in _rows(quotes, "put")),
+                     tuple(MappingProxyType(r) for r in _rows(quotes, "call")))
+
+
 def _f(x: Any) -> float:
     try:
         v = float(x)
@@ -233,7 +299,7 @@ def _f(x: Any) -> float:
     return v if math.isfinite(v) else float("nan")
 
 
-def _leg_iv(row: dict[str, Any], m: MarketInputs, kind: str) -> float:
+def _leg_iv(row: Mapping[str, Any], m: MarketInputs, kind: str) -> float:
     iv = _f(row.get("iv"))
     if math.isfinite(iv) and 0.005 < iv < 5.0:
         return iv
@@ -265,7 +331,7 @@ def _greeks(m: MarketInputs, strike: float, kind: str, iv: float) -> dict[str, f
 
 
 def _make_leg(
-    row: dict[str, Any], kind: str, side: str, contracts: int, m: MarketInputs, choice: StrikeChoice,
+    row: Mapping[str, Any], kind: str, side: str, contracts: int, m: MarketInputs, choice: StrikeChoice,
     liquidity: dict[str, Any],
 ) -> HedgeLeg:
     bid, ask = _f(row.get("bid")), _f(row.get("ask"))
@@ -306,10 +372,10 @@ def _make_leg(
 
 
 def _pick(
-    rows: list[dict[str, Any]], target: float, side: str, limits: LiquidityLimits, p: StrategyParams,
+    rows: Sequence[Mapping[str, Any]], target: float, side: str, limits: LiquidityLimits, p: StrategyParams,
     label: str, below: float | None = None, above: float | None = None, m: MarketInputs | None = None,
     either_side: bool = False,
-) -> tuple[dict[str, Any], StrikeChoice, dict[str, Any]]:
+) -> tuple[Mapping[str, Any], StrikeChoice, dict[str, Any]]:
     """Listed, liquid strike for a leg; ``either_side`` (short legs) may cross the target.
 
     A short leg that has no liquid strike on its safe side within reach is
@@ -397,9 +463,9 @@ def solve_zero_cost_call_strike(
 
 
 def _zero_cost_call(
-    calls: list[dict[str, Any]], put_price: float, put_strike: float, m: MarketInputs,
+    calls: Sequence[Mapping[str, Any]], put_price: float, put_strike: float, m: MarketInputs,
     limits: LiquidityLimits,
-) -> tuple[dict[str, Any], StrikeChoice, dict[str, Any], dict[str, Any]]:
+) -> tuple[Mapping[str, Any], StrikeChoice, dict[str, Any], dict[str, Any]]:
     """Listed call whose bid best finances the put's ask, plus the exact FLEX strike."""
     from floorguard.domain.hedging import check_liquidity
 
@@ -597,7 +663,7 @@ def _level(p: StrategyParams, m: MarketInputs, pct: float) -> CapmFloorMapping:
 
 def build_strategy(
     strategy: str,
-    quotes: pd.DataFrame,
+    quotes: pd.DataFrame | QuoteRows,
     market: MarketInputs,
     params: StrategyParams,
     limits: LiquidityLimits | None = None,
@@ -607,8 +673,9 @@ def build_strategy(
     Parameters
     ----------
     strategy : {"protective_put", "collar", "put_spread", "tail_hedge"}
-    quotes : DataFrame
-        One expiry: ``strike, kind, bid, ask`` (+ ``open_interest, volume, iv, symbol``).
+    quotes : DataFrame or QuoteRows
+        One expiry: ``strike, kind, bid, ask`` (+ ``open_interest, volume, iv, symbol``), or its
+        :func:`quote_rows` (built once for many quotes on the same expiry).
     market : MarketInputs
     params : StrategyParams
     limits : LiquidityLimits, optional
@@ -632,7 +699,10 @@ def build_strategy(
     if params.contracts < 1:
         raise ValidationError.for_field("contracts", f"must be >= 1, got {params.contracts}")
     limits = limits or LiquidityLimits()
-    puts, calls = _rows(quotes, "put"), _rows(quotes, "call")
+    if isinstance(quotes, QuoteRows):
+        puts, calls = quotes.puts, quotes.calls
+    else:
+        puts, calls = _rows(quotes, "put"), _rows(quotes, "call")
     if not puts:
         raise QuoteRefusedError("the chain has no puts for this expiry")
     warnings: list[str] = []

@@ -36,6 +36,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from floorguard.domain._plain import NotPlain, copy_plain
 from floorguard.domain.hedging import (
     InstrumentCandidate,
     LiquidityLimits,
@@ -47,7 +48,14 @@ from floorguard.domain.multi_index import MultiIndexHedge, multi_index_hedge
 from floorguard.domain.policy import STRATEGIES, PolicyDraft, PricingSource
 from floorguard.domain.portfolio import Portfolio, Position
 from floorguard.domain.settlement import SettlementResult, SettlementTerms, settle_policy
-from floorguard.domain.strategies import MarketInputs, StrategyParams, build_strategy, select_expiry
+from floorguard.domain.strategies import (
+    MarketInputs,
+    QuoteRows,
+    StrategyParams,
+    build_strategy,
+    quote_rows,
+    select_expiry,
+)
 from floorguard.domain.valuation import hedge_portfolio_beta, value_positions
 from floorguard.exceptions import (
     DataError,
@@ -310,7 +318,10 @@ def _regression_betas(
     key = ("regression_betas", index, tuple(with_history), tuple(ctx.settings.market_data_sources), day)
     cache = context_cache(ctx, "insurance.betas", ttl=BETA_CACHE_SECONDS, size=BETA_CACHE_SIZE)
     history, info = cache.get_or_compute(key, lambda: _history_betas(ctx, with_history, index))
-    info = copy.deepcopy(info)
+    try:  # the cached dict stays as it was
+        info = copy_plain(info)
+    except NotPlain:
+        info = copy.deepcopy(info)
     out: dict[str, Any] = {}
     empty = np.zeros(0)
     for p in positions:
@@ -538,8 +549,8 @@ def _cached_listing(ctx: AppContext) -> Any:
 def _synthetic_expiry(
     ctx: AppContext, spec: Any, spot: float, ts: pd.Timestamp, surface: Any, rate: float, dividend: float,
     expiry: dt.date, listing: Any, horizon_days: int,
-) -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
-    """:func:`_chain_expiry` of the synthetic chain, pricing only ``expiry``; cached in the context.
+) -> tuple[pd.DataFrame, str | None, float, dt.datetime, QuoteRows]:
+    """:func:`_chain_expiry` of the synthetic chain, pricing only ``expiry``, and its :func:`quote_rows`; cached.
 
     Each row of :func:`~floorguard.domain.chains.synthetic_chain` is priced on
     its own, so the one-expiry chain (listed up to ``expiry``) has exactly the
@@ -547,15 +558,18 @@ def _synthetic_expiry(
     listing it (only the chain's notes depend on it). The key holds every input: the
     specification, the underlying level, the exact quote time, the surface
     (a frozen dataclass), the rate, the dividend yield and the expiry.
-    The cached frame must not be modified (callers copy it).
+    The cached frame must not be modified (a caller copies it); the records
+    (what :func:`~floorguard.domain.strategies.build_strategy` reads) are
+    read-only mappings, shared by every quote on the expiry.
     """
     from floorguard.domain.chains import synthetic_chain
     from floorguard.services._cache import context_cache
 
-    def compute() -> tuple[pd.DataFrame, str | None, float, dt.datetime]:
+    def compute() -> tuple[pd.DataFrame, str | None, float, dt.datetime, QuoteRows]:
         chain = synthetic_chain(spec, spot, ts, surface, rate, dividend, horizon_days=horizon_days,
                                 expiries=[expiry], listing=listing)
-        return _chain_expiry(chain, expiry)
+        quotes, root, t_years, end_utc = _chain_expiry(chain, expiry)
+        return quotes, root, t_years, end_utc, quote_rows(quotes)
 
     cache = context_cache(ctx, "insurance.synthetic_expiry", ttl=SYNTHETIC_CACHE_SECONDS, size=256)
     return cache.get_or_compute((_Same(spec), float(spot), ts, surface, float(rate), float(dividend), expiry),
@@ -719,6 +733,7 @@ def quote_policy(
     if chain is None:
         from floorguard.core.pricing import ModelSurface
         from floorguard.domain.chains import synthetic_expiries
+        from floorguard.services._cache import context_cache
 
         rate0 = float(request.rate) if request.rate is not None else rate_default
         div0 = float(request.dividend_yield) if request.dividend_yield is not None else settings.index_dividend_yield
@@ -728,7 +743,10 @@ def quote_policy(
         listing = _cached_listing(ctx)
         # the synthetic chain's expiries, then only the expiries tried are priced (_synthetic_expiry)
         synth_horizon = max(60, request.term_days + 60)
-        synth_expiries = synthetic_expiries(spec, synth_ts, horizon_days=synth_horizon, listing=listing)
+        synth_expiries = context_cache(ctx, "insurance.synthetic_expiries", ttl=SYNTHETIC_CACHE_SECONDS,
+                                       size=256).get_or_compute(
+            (_Same(spec), synth_ts, synth_horizon),
+            lambda: tuple(synthetic_expiries(spec, synth_ts, horizon_days=synth_horizon, listing=listing)))
         synthetic_meta = (atm, vol_src)
         shape = ", ".join(f"{k} {getattr(surface, k):g}" for k in ("skew", "curvature", "term_slope")
                           if isinstance(getattr(surface, k, None), (int, float)))
@@ -763,6 +781,7 @@ def quote_policy(
     covering = [e for e in sorted(live) if e >= expiry_choice.expiry][:MAX_EXPIRY_TRIES]
     failures: list[str] = []
     result = None
+    quotes: pd.DataFrame | QuoteRows
     for expiry in covering:
         if synthetic_meta is None:
             fwd = implied_forward_and_dividend(chain, expiry, request.rate, fallback_rate=rate_default,
@@ -779,9 +798,9 @@ def quote_policy(
         if synthetic_meta is None:
             quotes, root, t_years, end_utc = _chain_expiry(chain, expiry)
         else:
-            quotes, root, t_years, end_utc = _synthetic_expiry(
+            # the expiry's read-only records, built once with its priced frame
+            _, root, t_years, end_utc, quotes = _synthetic_expiry(
                 ctx, spec, underlying_level, synth_ts, surface, rate0, div0, expiry, listing, synth_horizon)
-            quotes = quotes.copy()  # the cached frame stays as it was
         if t_years <= 0:
             failures.append(f"{expiry.isoformat()}: already settled at the quote time")
             continue
