@@ -40,6 +40,10 @@ def test_identical_quotes_share_the_pricing_but_each_stores_its_own_draft(
     assert {r.id for r in rows} == {a.json()["draft_id"], b.json()["draft_id"]}
     assert all(r.draft == a.json()["draft"] and r.status == "open" for r in rows)
     assert rows[0].request["limits"]["user_total_after"] == pytest.approx(a.json()["draft"]["coverage_notional"])
+    samples = dict(line.split(" ", 1) for line in client.get("/metrics").text.splitlines()
+                   if line.startswith("floorguard_group_commit_"))
+    assert float(samples["floorguard_group_commit_items"]) == 2.0
+    assert float(samples["floorguard_group_commit_transactions"]) in (1.0, 2.0)
 
 
 def test_concurrent_quotes_are_all_stored(client: Any, svc_ctx: Any, clock: Any, alice: Any, bob: Any) -> None:

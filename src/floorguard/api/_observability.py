@@ -140,6 +140,18 @@ class ApiMetrics:
             registry=self.registry,
         )
 
+    def watch_group_commit(self, committer: Callable[[], Any]) -> None:
+        """Export the draft writer's totals; ``committer()`` gives it, or ``None`` before first use."""
+
+        def stat(name: str) -> Callable[[], float]:
+            return lambda: float(getattr(committer(), name, 0) or 0)
+
+        Gauge("floorguard_group_commit_transactions",
+              "Transactions committed by the request-path writer since start (many rows each).",
+              registry=self.registry).set_function(stat("transactions"))
+        Gauge("floorguard_group_commit_items", "Rows (quote drafts) written by the request-path writer since start.",
+              registry=self.registry).set_function(stat("items"))
+
 
 class _BodyTooLarge(Exception):
     pass

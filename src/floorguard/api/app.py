@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None, *, ctx: AppContext | None = Non
     app.state.settings = settings
     app.state.ctx = ctx
     app.state.metrics = ApiMetrics()
+    app.state.metrics.watch_group_commit(lambda: ctx.resources.get("group_committer"))
     app.state.quote_limiter = RateLimiter(settings.quote_rate_limit_per_minute, 60.0)
 
     install_error_handlers(app)
