@@ -272,23 +272,51 @@ def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
     return [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
-@dataclass(frozen=True)
 class QuoteRows:
     """One expiry's quotes as read-only records, puts and calls each sorted by strike.
 
-    What :func:`build_strategy` reads from a quote table; build it once with
-    :func:`quote_rows` to price many strategies on the same expiry (the
-    records are shared, so they are read-only mappings).
+    What :func:`build_strategy` reads from a quote table (:func:`_rows` of
+    each kind); build it once with :func:`quote_rows` to price many strategies
+    on the same expiry. Each kind's records are built on first use (a
+    protective put never reads the calls) and then shared, so they are
+    read-only mappings; the table must not change afterwards.
+
+    Raises
+    ------
+    ValidationError
+        The table lacks ``strike``, ``kind``, ``bid`` or ``ask``.
     """
 
-    puts: tuple[Mapping[str, Any], ...]
-    calls: tuple[Mapping[str, Any], ...]
+    __slots__ = ("_calls", "_puts", "_quotes")
+
+    def __init__(self, quotes: pd.DataFrame) -> None:
+        _check_columns(quotes)
+        self._quotes = quotes
+        self._puts: tuple[Mapping[str, Any], ...] | None = None
+        self._calls: tuple[Mapping[str, Any], ...] | None = None
+
+    @staticmethod
+    def _build(quotes: pd.DataFrame, kind: str) -> tuple[Mapping[str, Any], ...]:
+        return tuple(MappingProxyType(r) for r in _rows(quotes, kind))
+
+    @property
+    def puts(self) -> tuple[Mapping[str, Any], ...]:
+        """The puts' records (two threads racing here build equal tuples; either is kept)."""
+        if self._puts is None:
+            self._puts = self._build(self._quotes, "put")
+        return self._puts
+
+    @property
+    def calls(self) -> tuple[Mapping[str, Any], ...]:
+        """The calls' records."""
+        if self._calls is None:
+            self._calls = self._build(self._quotes, "call")
+        return self._calls
 
 
 def quote_rows(quotes: pd.DataFrame) -> QuoteRows:
-    """The records :func:`build_strategy` uses, from a table of one expiry (see the module docstring)."""
-    return QuoteRows(tuple(MappingProxyType(r) for r in _rows(quotes, "put")),
-                     tuple(MappingProxyType(r) for r in _rows(quotes, "call")))
+    """The records :func:`build_strategy` uses, from a table of one expiry (see :class:`QuoteRows`)."""
+    return QuoteRows(quotes)
 
 
 def _f(x: Any) -> float:
@@ -699,10 +727,8 @@ def build_strategy(
     if params.contracts < 1:
         raise ValidationError.for_field("contracts", f"must be >= 1, got {params.contracts}")
     limits = limits or LiquidityLimits()
-    if isinstance(quotes, QuoteRows):
-        puts, calls = quotes.puts, quotes.calls
-    else:
-        puts, calls = _rows(quotes, "put"), _rows(quotes, "call")
+    rows = quotes if isinstance(quotes, QuoteRows) else QuoteRows(quotes)  # the calls built if used
+    puts = rows.puts
     if not puts:
         raise QuoteRefusedError("the chain has no puts for this expiry")
     warnings: list[str] = []
@@ -766,14 +792,14 @@ def build_strategy(
                 raise ValidationError.for_field("cap", f"must be > 0, got {params.cap}")
             cap_map = _level(params, market, 1.0 + params.cap)
             call_row, call_choice, call_liq = _pick(
-                calls, cap_map.target_level, "at_or_above", limits, params, "call", above=put_choice.strike,
+                rows.calls, cap_map.target_level, "at_or_above", limits, params, "call", above=put_choice.strike,
                 m=market, either_side=True)
             extra["cap_level"] = cap_map.target_level
         else:
             # per call unit, the call bid must finance n / n_call put asks
             put_price = legs[0].price * n / n_call
             call_row, call_choice, call_liq, flex = _zero_cost_call(
-                calls, put_price, put_choice.strike, market, limits)
+                rows.calls, put_price, put_choice.strike, market, limits)
             extra["zero_cost_flex"] = flex
             net_unit = put_price - _f(call_row.get("bid"))
             extra["zero_cost_net_per_unit"] = net_unit
