@@ -22,7 +22,6 @@ import datetime as dt
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -45,6 +44,7 @@ __all__ = [
     "ExpiryChoice",
     "MarketInputs",
     "QuoteRows",
+    "STRATEGY_COLUMNS",
     "StrategyParams",
     "StrategyResult",
     "build_strategy",
@@ -241,45 +241,58 @@ def _rows_reference(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
 _PLAIN_KINDS = frozenset("biufcO")
 
 
-def _rows(quotes: pd.DataFrame, kind: str) -> list[dict[str, Any]]:
+def _rows(quotes: pd.DataFrame, kind: str, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """:func:`_rows_reference` on numpy columns: the kind and strike filters and the strike sort vectorised.
 
+    ``columns`` keeps only those keys of each record (in the table's order).
     Kinds other than exactly ``"put"``/``"call"``, a non-numeric strike column
     or repeated column names take the reference.
     """
     _check_columns(quotes)
     kinds = quotes["kind"].to_numpy()
     strikes = quotes["strike"].to_numpy()
-    if (quotes.columns.has_duplicates or not isinstance(strikes.dtype, np.dtype)
-            or strikes.dtype.kind not in "iuf" or kinds.dtype != object):
-        return _rows_reference(quotes, kind)
-    is_kind = kinds == kind
-    other = kinds == ("call" if kind == "put" else "put")
-    if not bool((is_kind | other).all()):
-        return _rows_reference(quotes, kind)
+    fast = not (quotes.columns.has_duplicates or not isinstance(strikes.dtype, np.dtype)
+                or strikes.dtype.kind not in "iuf" or kinds.dtype != object)
+    if fast:
+        is_kind = kinds == kind
+        other = kinds == ("call" if kind == "put" else "put")
+        fast = bool((is_kind | other).all())
+    keep = [c for c in quotes.columns if columns is None or c in columns]
+    if not fast:
+        ref = _rows_reference(quotes, kind)
+        return ref if columns is None else [{c: r[c] for c in keep} for r in ref]
     k = strikes.astype(float)
     with np.errstate(invalid="ignore"):
         idx = np.flatnonzero(is_kind & np.isfinite(k) & (k > 0))
     idx = idx[np.argsort(k[idx], kind="stable")]
-    columns = []
-    for _, col in quotes.items():
+    values = []
+    for name in keep:
+        col = quotes[name]
         dtype = col.dtype
         if isinstance(dtype, np.dtype) and dtype.kind in _PLAIN_KINDS:
-            columns.append(col.to_numpy()[idx].tolist())
+            values.append(col.to_numpy()[idx].tolist())
         else:  # datetimes, categoricals, extension types: pandas boxes them
-            columns.append(col.iloc[idx].tolist())
-    cols = list(quotes.columns)
-    return [dict(zip(cols, values, strict=True)) for values in zip(*columns, strict=True)]
+            values.append(col.iloc[idx].tolist())
+    return [dict(zip(keep, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+#: the record keys the strategies read (``_pick``, ``_make_leg``, the liquidity checks)
+STRATEGY_COLUMNS: tuple[str, ...] = (
+    "strike", "kind", "bid", "ask", "open_interest", "volume", "iv", "symbol", "option_symbol")
 
 
 class QuoteRows:
-    """One expiry's quotes as read-only records, puts and calls each sorted by strike.
+    """One expiry's quotes as records for the strategies, puts and calls each sorted by strike.
 
-    What :func:`build_strategy` reads from a quote table (:func:`_rows` of
-    each kind); build it once with :func:`quote_rows` to price many strategies
-    on the same expiry. Each kind's records are built on first use (a
-    protective put never reads the calls) and then shared, so they are
-    read-only mappings; the table must not change afterwards.
+    What :func:`build_strategy` reads from a quote table: :func:`_rows` of
+    each kind, keeping the :data:`STRATEGY_COLUMNS` present (the strategies
+    read no other key). Build it once with :func:`quote_rows` to price many
+    strategies on the same expiry. Each kind's records are built on first use
+    (a protective put never reads the calls) and then shared: they are
+    read-only by contract (no strategy writes to a record; a test checks it)
+    and, holding only numbers and text, are not tracked by the garbage
+    collector, so a cache of many expiries does not slow its full passes.
+    The table must not change afterwards.
 
     Raises
     ------
@@ -295,22 +308,18 @@ class QuoteRows:
         self._puts: tuple[Mapping[str, Any], ...] | None = None
         self._calls: tuple[Mapping[str, Any], ...] | None = None
 
-    @staticmethod
-    def _build(quotes: pd.DataFrame, kind: str) -> tuple[Mapping[str, Any], ...]:
-        return tuple(MappingProxyType(r) for r in _rows(quotes, kind))
-
     @property
     def puts(self) -> tuple[Mapping[str, Any], ...]:
         """The puts' records (two threads racing here build equal tuples; either is kept)."""
         if self._puts is None:
-            self._puts = self._build(self._quotes, "put")
+            self._puts = tuple(_rows(self._quotes, "put", STRATEGY_COLUMNS))
         return self._puts
 
     @property
     def calls(self) -> tuple[Mapping[str, Any], ...]:
         """The calls' records."""
         if self._calls is None:
-            self._calls = self._build(self._quotes, "call")
+            self._calls = tuple(_rows(self._quotes, "call", STRATEGY_COLUMNS))
         return self._calls
 
 
