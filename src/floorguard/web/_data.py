@@ -204,6 +204,12 @@ def portfolio_drawdown(
     return drawdown_payload(ctx, portfolio, names, start, end)
 
 
+def _settlement_run(key: str) -> dict[str, Any]:
+    """An empty settlement run (policies settled and deferred at one time ``key``)."""
+    return {"settled_at": key, "settled": 0, "policy_ids": [], "kinds": {}, "total_compensation": 0.0,
+            "total_hedge_payoff": 0.0, "deferred": 0, "deferred_policies": []}
+
+
 def admin_overview(ctx: Any) -> dict[str, Any]:
     """Insured exposure against the limits, and the settlement runs.
 
@@ -259,19 +265,7 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
         runs: dict[str, dict[str, Any]] = {}
         for row in settlements:
             key = row.settled_at.isoformat()
-            run = runs.setdefault(
-                key,
-                {
-                    "settled_at": key,
-                    "settled": 0,
-                    "policy_ids": [],
-                    "kinds": {},
-                    "total_compensation": 0.0,
-                    "total_hedge_payoff": 0.0,
-                    "deferred": 0,
-                    "deferred_policies": [],
-                },
-            )
+            run = runs.setdefault(key, _settlement_run(key))
             run["settled"] += 1
             run["policy_ids"].append(row.policy_id)
             run["kinds"][row.kind] = run["kinds"].get(row.kind, 0) + 1
@@ -279,20 +273,9 @@ def admin_overview(ctx: Any) -> dict[str, Any]:
             run["total_hedge_payoff"] += float(row.hedge_payoff)
         for ts, pid, details in deferred:
             key = ts.isoformat()
-            run = runs.setdefault(
-                key,
-                {
-                    "settled_at": key,
-                    "settled": 0,
-                    "policy_ids": [],
-                    "kinds": {},
-                    "total_compensation": 0.0,
-                    "total_hedge_payoff": 0.0,
-                    "deferred": 0,
-                },
-            )
+            run = runs.setdefault(key, _settlement_run(key))
             run["deferred"] += 1
-            run.setdefault("deferred_policies", []).append(
+            run["deferred_policies"].append(
                 {"policy_id": pid, "reason": (details or {}).get("reason")}
             )
     return {
